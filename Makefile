@@ -1,0 +1,94 @@
+# vpnns - a per-application VPN for Linux.  Plain GNU make.
+#
+#   make                 build vpnns
+#   make check           unit + integration tests (integration needs root:
+#                        it creates a test user and network namespaces)
+#   make bench           benchmarks, figures as ratios against a reference
+#   make install         PREFIX=/usr/local DESTDIR= honoured everywhere
+
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir      ?= $(exec_prefix)/bin
+libdir      ?= $(exec_prefix)/lib
+libexecdir  ?= $(exec_prefix)/libexec
+datarootdir ?= $(prefix)/share
+mandir      ?= $(datarootdir)/man
+man1dir     ?= $(mandir)/man1
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+VERSION  := 0.1.0
+PKGS     := glib-2.0 libnl-3.0 libnl-route-3.0 libcap
+
+# Flags the build needs, kept apart from CFLAGS so a user's CFLAGS cannot
+# drop them.
+VPNNS_CFLAGS := -std=gnu11 -Wall -Wextra -Werror=missing-prototypes \
+	-Werror=format=2 -Wshadow -Wno-unused-parameter \
+	-D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	-DG_LOG_DOMAIN='"vpnns"' -DGLIB_VERSION_MIN_REQUIRED=GLIB_VERSION_2_74 \
+	-DVPNNS_VERSION='"$(VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+VPNNS_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+
+ifeq ($(SANITIZE),1)
+VPNNS_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -U_FORTIFY_SOURCE
+VPNNS_LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Everything but main() goes into a static library the tests link too.
+LIB_SRCS := $(filter-out src/vpnns.c,$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:.c=.o)
+HEADERS  := $(wildcard src/*.h)
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:.c=)
+
+all: vpnns
+
+src/%.o: src/%.c $(HEADERS) Makefile
+	$(CC) $(VPNNS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+src/libvpnns.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+vpnns: src/vpnns.o src/libvpnns.a
+	$(CC) $(VPNNS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(VPNNS_LIBS)
+
+tests/unit/test-%: tests/unit/test-%.c src/libvpnns.a $(HEADERS) Makefile
+	$(CC) $(VPNNS_CFLAGS) -Isrc $(CPPFLAGS) $(CFLAGS) $(VPNNS_LDFLAGS) $(LDFLAGS) \
+		-o $@ $< src/libvpnns.a $(VPNNS_LIBS)
+
+check: check-unit check-integration
+
+check-unit: $(UNIT_BINS)
+	@tests/run-tap.sh $(UNIT_BINS)
+
+# The integration tests create a test user and namespaces: they run as
+# root, through sudo when make itself does not.
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo --preserve-env=CI,VPNNS_DEBUG)
+
+check-integration: vpnns
+	@$(AS_ROOT) tests/setup.sh
+	@$(AS_ROOT) tests/run-tap.sh tests/integration/*.sh
+
+bench: vpnns
+	@$(AS_ROOT) tests/setup.sh
+	@for b in tests/bench/*.sh; do $(AS_ROOT) bash "$$b" || exit 1; done
+
+lint-man:
+	mandoc -Tlint -W warning man/*.[0-9]
+
+install: vpnns
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir)
+	install -m 0755 vpnns $(DESTDIR)$(bindir)/vpnns
+	install -m 0644 man/vpnns.1 $(DESTDIR)$(man1dir)/vpnns.1
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/vpnns $(DESTDIR)$(man1dir)/vpnns.1
+
+clean:
+	rm -f vpnns src/*.o src/*.a $(UNIT_BINS)
+
+.PHONY: all check check-unit check-integration bench lint-man install uninstall clean

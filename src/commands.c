@@ -1,0 +1,458 @@
+/* commands.c - the management commands: up, list, status, stop
+ *
+ * Results go to stdout (they are the data the user asked for, and --json
+ * makes them machine-readable); diagnostics go to stderr.
+ */
+#include "commands.h"
+#include "client.h"
+#include "ns.h"
+#include "paths.h"
+#include "util.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+void commands_print_error(const GError *error)
+{
+	g_printerr("vpnns: %s\n", error->message);
+}
+
+static int commands_fail(GError *error)
+{
+	commands_print_error(error);
+	g_error_free(error);
+	return 1;
+}
+
+static HolderOptions commands_holder_options(const VpnnsOptions *opts)
+{
+	return (HolderOptions){
+		.hostname = opts->hostname,
+		.force_bind = g_strcmp0(g_getenv("VPNNS_FORCE_BIND_MOUNTS"), "1") == 0,
+	};
+}
+
+int commands_up(const VpnnsOptions *opts)
+{
+	GError *error = NULL;
+	HolderOptions hopts = commands_holder_options(opts);
+	VpnnsPaths *paths = paths_new(opts->name, opts->state_dir, &error);
+	g_autoptr(VpnnsClient) client = NULL;
+
+	if (!paths)
+		return commands_fail(error);
+	client = client_open(paths, CLIENT_JOIN, &hopts, &error);
+	if (!client)
+		return commands_fail(error);
+	if (!client->created && opts->hostname)
+		g_printerr("vpnns: sandbox '%s' was already running; --hostname applies only "
+			   "when a sandbox is created\n", opts->name);
+	return 0;
+}
+
+/* --- reading a sandbox's status ----------------------------------------- */
+
+typedef struct {
+	char *name;
+	char *dir;
+	char *state;      /* ready, stale */
+	guint32 pid;
+	gint64 created;
+	char *hostname;
+	char *etc;
+	GVariant *processes; /* a(us) */
+} SandboxInfo;
+
+static void sandbox_info_free(SandboxInfo *info)
+{
+	g_free(info->name);
+	g_free(info->dir);
+	g_free(info->state);
+	g_free(info->hostname);
+	g_free(info->etc);
+	g_clear_pointer(&info->processes, g_variant_unref);
+	g_free(info);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SandboxInfo, sandbox_info_free)
+
+static GVariant *commands_orphan_list(const ClientPidfile *pf)
+{
+	g_autoptr(GArray) pids = client_orphans(pf);
+	GVariantBuilder b;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a(us)"));
+	for (guint i = 0; i < pids->len; i++) {
+		pid_t pid = g_array_index(pids, pid_t, i);
+		g_autofree char *comm = vpnns_proc_comm(pid);
+
+		g_variant_builder_add(&b, "(us)", (guint32)pid, comm);
+	}
+	return g_variant_ref_sink(g_variant_builder_end(&b));
+}
+
+static SandboxInfo *commands_query(const char *name, const char *state_dir, GError **error)
+{
+	g_autoptr(SandboxInfo) info = g_new0(SandboxInfo, 1);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(VpnnsClient) client = NULL;
+	g_autoptr(CtlMsg) reply = NULL;
+	VpnnsPaths *paths = paths_new(name, state_dir, error);
+	ClientPidfile pf;
+
+	if (!paths)
+		return NULL;
+	info->name = g_strdup(name);
+	info->dir = g_strdup(paths->dir);
+	if (!paths_check_dir(paths, &local)) {
+		if (g_error_matches(local, VPNNS_ERROR, VPNNS_ERROR_NOT_FOUND))
+			g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_NOT_FOUND,
+				    "no sandbox named '%s'; 'vpnns list' shows the existing ones", name);
+		else
+			g_propagate_error(error, g_steal_pointer(&local));
+		paths_free(paths);
+		return NULL;
+	}
+	/* A stale sandbox: describe what its pid file says. */
+	if (client_read_pidfile(paths, &pf) || TRUE) {
+		info->pid = (guint32)MAX(pf.pid, 0);
+		info->created = pf.created;
+		info->processes = pf.userns_ino ? commands_orphan_list(&pf)
+						: g_variant_ref_sink(g_variant_new("a(us)", NULL));
+		client_pidfile_clear(&pf);
+	}
+	info->state = g_strdup("stale");
+	client = client_open(paths, CLIENT_EXISTING, NULL, &local);
+	if (!client)
+		return g_steal_pointer(&info);
+	reply = client_request(client, CTL_OP_STATUS, NULL, NULL, 5000, error);
+	if (!reply)
+		return NULL;
+	g_clear_pointer(&info->state, g_free);
+	g_clear_pointer(&info->processes, g_variant_unref);
+	g_variant_lookup(reply->body, "state", "s", &info->state);
+	g_variant_lookup(reply->body, "pid", "u", &info->pid);
+	g_variant_lookup(reply->body, "created", "x", &info->created);
+	g_variant_lookup(reply->body, "hostname", "s", &info->hostname);
+	g_variant_lookup(reply->body, "etc", "s", &info->etc);
+	info->processes = g_variant_lookup_value(reply->body, "processes", G_VARIANT_TYPE("a(us)"));
+	if (!info->state)
+		info->state = g_strdup("unknown");
+	if (!info->processes)
+		info->processes = g_variant_ref_sink(g_variant_new("a(us)", NULL));
+	return g_steal_pointer(&info);
+}
+
+/* --- JSON output --------------------------------------------------------- */
+
+static void json_string(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_printf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			g_string_append_printf(out, "\\u%04x", *p);
+		else
+			g_string_append_c(out, (char)*p);
+	}
+	g_string_append_c(out, '"');
+}
+
+static void json_info(GString *out, const SandboxInfo *info, gboolean detail)
+{
+	GVariantIter iter;
+	guint32 pid;
+	const char *comm;
+	gboolean first = TRUE;
+
+	g_string_append(out, "{\"name\":");
+	json_string(out, info->name);
+	g_string_append_printf(out, ",\"pid\":%u,\"state\":", info->pid);
+	json_string(out, info->state);
+	g_string_append(out, ",\"tunnel\":null,\"addresses\":[]");
+	g_string_append_printf(out, ",\"processes\":%zu", g_variant_n_children(info->processes));
+	if (detail) {
+		g_string_append(out, ",\"state_dir\":");
+		json_string(out, info->dir);
+		g_string_append_printf(out, ",\"created\":%" G_GINT64_FORMAT ",\"hostname\":", info->created);
+		json_string(out, info->hostname);
+		g_string_append(out, ",\"etc\":");
+		json_string(out, info->etc);
+		g_string_append(out, ",\"pids\":[");
+		g_variant_iter_init(&iter, info->processes);
+		while (g_variant_iter_next(&iter, "(u&s)", &pid, &comm)) {
+			g_string_append_printf(out, "%s{\"pid\":%u,\"command\":", first ? "" : ",", pid);
+			json_string(out, comm);
+			g_string_append_c(out, '}');
+			first = FALSE;
+		}
+		g_string_append_c(out, ']');
+	}
+	g_string_append_c(out, '}');
+}
+
+/* --- list and status -------------------------------------------------- */
+
+int commands_list(const VpnnsOptions *opts)
+{
+	g_autoptr(GPtrArray) names = paths_list_names(opts->state_dir);
+	g_autoptr(GString) json = g_string_new("[");
+	int status = 0;
+
+	if (!opts->json && names->len > 0)
+		printf("%-20s %8s  %-10s %-10s %-24s %s\n", "NAME", "PID", "STATE", "TUNNEL",
+		       "ADDRESSES", "PROCESSES");
+	for (guint i = 0; i < names->len; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(SandboxInfo) info = commands_query(names->pdata[i], opts->state_dir, &error);
+
+		if (!info) {
+			g_printerr("vpnns: %s: %s\n", (char *)names->pdata[i], error->message);
+			status = 1;
+			continue;
+		}
+		if (opts->json) {
+			if (json->len > 1)
+				g_string_append_c(json, ',');
+			json_info(json, info, FALSE);
+		} else {
+			printf("%-20s %8u  %-10s %-10s %-24s %zu\n", info->name, info->pid,
+			       info->state, "-", "-", g_variant_n_children(info->processes));
+		}
+	}
+	if (opts->json)
+		printf("%s]\n", json->str);
+	return status;
+}
+
+int commands_status(const VpnnsOptions *opts)
+{
+	GError *error = NULL;
+	g_autoptr(SandboxInfo) info = commands_query(opts->name, opts->state_dir, &error);
+	char created[64] = "-";
+	GVariantIter iter;
+	guint32 pid;
+	const char *comm;
+
+	if (!info)
+		return commands_fail(error);
+	if (opts->json) {
+		g_autoptr(GString) json = g_string_new(NULL);
+
+		json_info(json, info, TRUE);
+		printf("%s\n", json->str);
+		return 0;
+	}
+	if (info->created > 0) {
+		time_t t = (time_t)info->created;
+		struct tm tm;
+
+		strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	}
+	printf("sandbox:    %s\n", info->name);
+	printf("state:      %s%s\n", info->state,
+	       !strcmp(info->state, "stale") ? " (its holder is gone; 'vpnns stop' cleans up)" : "");
+	printf("holder:     pid %u\n", info->pid);
+	printf("state dir:  %s\n", info->dir);
+	printf("created:    %s\n", created);
+	if (info->hostname)
+		printf("hostname:   %s\n", info->hostname);
+	if (info->etc)
+		printf("/etc:       %s\n", info->etc);
+	printf("tunnel:     none\n");
+	printf("processes:  %zu\n", g_variant_n_children(info->processes));
+	g_variant_iter_init(&iter, info->processes);
+	while (g_variant_iter_next(&iter, "(u&s)", &pid, &comm))
+		printf("  %8u  %s\n", pid, comm);
+	return 0;
+}
+
+/* --- stop --------------------------------------------------------------- */
+
+/* Wait for @pid to exit, up to @ms. */
+static void commands_wait_exit(pid_t pid, int ms)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd < 0)
+		return;
+	poll(&pfd, 1, ms);
+	close(pidfd);
+}
+
+/* End the processes left in dead holders' namespaces (from the host):
+ * the last holder's when it is gone (@include_last), and those recorded when
+ * a new holder replaced a dead one.  Adds (pid, command, needed SIGKILL)
+ * entries to @b. */
+static void commands_end_orphans(VpnnsClient *client, gboolean include_last, int grace_ms,
+				 GVariantBuilder *b)
+{
+	g_autoptr(GArray) spaces = client_read_orphan_namespaces(client->paths);
+	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	gint64 deadline = vpnns_now_ms() + grace_ms;
+	ClientPidfile pf;
+
+	if (include_last && client_read_pidfile(client->paths, &pf)) {
+		g_array_append_val(spaces, pf);
+		pf.generation = NULL; /* owned by the copy in @spaces */
+	}
+	for (;;) {
+		g_array_set_size(pids, 0);
+		for (guint i = 0; i < spaces->len; i++) {
+			g_autoptr(GArray) found = client_orphans(&g_array_index(spaces, ClientPidfile, i));
+
+			g_array_append_vals(pids, found->data, found->len);
+		}
+		if (pids->len == 0 || vpnns_now_ms() >= deadline)
+			break;
+		for (guint i = 0; i < pids->len; i++) {
+			pid_t pid = g_array_index(pids, pid_t, i);
+			g_autofree char *comm = vpnns_proc_comm(pid);
+
+			if (g_hash_table_contains(seen, GINT_TO_POINTER(pid)))
+				continue;
+			g_hash_table_add(seen, GINT_TO_POINTER(pid));
+			kill(pid, SIGTERM);
+			kill(pid, SIGCONT);
+			g_variant_builder_add(b, "(usb)", (guint32)pid, comm, FALSE);
+		}
+		g_usleep(20 * 1000);
+	}
+	for (guint i = 0; i < pids->len; i++) {
+		pid_t pid = g_array_index(pids, pid_t, i);
+		g_autofree char *comm = vpnns_proc_comm(pid);
+
+		kill(pid, SIGKILL);
+		g_variant_builder_add(b, "(usb)", (guint32)pid, comm, TRUE);
+	}
+	for (guint i = 0; i < spaces->len; i++)
+		client_pidfile_clear(&g_array_index(spaces, ClientPidfile, i));
+}
+
+/* A holder that does not speak our protocol (another vpnns version) still
+ * ends everything inside on SIGTERM.  Signal it only if the pid file's pid
+ * still lives in the namespace the file records: a recycled pid is left
+ * alone. */
+static gboolean commands_terminate_holder(VpnnsClient *client, int grace_ms, GError **error)
+{
+	ClientPidfile pf;
+	NsId id;
+	g_autofree char *path = NULL;
+	gboolean ok;
+
+	if (!client_read_pidfile(client->paths, &pf)) {
+		g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_FAILED,
+			    "cannot tell which process is the holder: %s is missing", client->paths->pid);
+		return FALSE;
+	}
+	path = g_strdup_printf("/proc/%d/ns/user", (int)pf.pid);
+	ok = ns_id_from_path(path, &id) && (guint64)id.ino == pf.userns_ino;
+	if (!ok)
+		g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_FAILED,
+			    "the holder (pid %d) is not the process the pid file describes", (int)pf.pid);
+	else if (kill(pf.pid, SIGTERM) < 0)
+		ok = vpnns_set_errno(error, errno, "cannot signal the holder (pid %d)", (int)pf.pid);
+	else
+		commands_wait_exit(pf.pid, grace_ms + 5000);
+	client_pidfile_clear(&pf);
+	return ok;
+}
+
+static void commands_print_ended(const char *name, GVariant *ended, gboolean was_running)
+{
+	g_autoptr(GHashTable) killed = g_hash_table_new(NULL, NULL);
+	g_autoptr(GString) list = g_string_new(NULL);
+	GVariantIter iter;
+	guint32 pid;
+	const char *comm;
+	gboolean sigkill;
+	guint n = 0;
+
+	g_variant_iter_init(&iter, ended);
+	while (g_variant_iter_next(&iter, "(u&sb)", &pid, &comm, &sigkill)) {
+		if (sigkill)
+			g_hash_table_add(killed, GUINT_TO_POINTER(pid));
+	}
+	g_variant_iter_init(&iter, ended);
+	while (g_variant_iter_next(&iter, "(u&sb)", &pid, &comm, &sigkill)) {
+		if (sigkill)
+			continue;
+		g_string_append_printf(list, "%s%u (%s%s)", n++ ? ", " : "", pid, comm,
+				       g_hash_table_contains(killed, GUINT_TO_POINTER(pid))
+				       ? ", needed SIGKILL" : "");
+	}
+	printf("stopped sandbox '%s'%s: ", name, was_running ? "" : " (its holder was already gone)");
+	if (n == 0)
+		printf("no processes were running inside\n");
+	else
+		printf("ended %u process%s: %s\n", n, n == 1 ? "" : "es", list->str);
+}
+
+int commands_stop(const VpnnsOptions *opts)
+{
+	GError *error = NULL;
+	VpnnsPaths *paths = paths_new(opts->name, opts->state_dir, &error);
+	g_autoptr(VpnnsClient) client = NULL;
+	g_autoptr(CtlMsg) reply = NULL;
+	g_autoptr(GVariant) ended = NULL;
+	GVariantBuilder all;
+	GVariantDict d;
+	guint32 pid = 0;
+	gboolean running;
+
+	if (!paths)
+		return commands_fail(error);
+	client = client_open(paths, CLIENT_STOP, NULL, &error);
+	if (!client)
+		return commands_fail(error);
+	running = client->sock >= 0;
+	if (running) {
+		g_variant_dict_init(&d, NULL);
+		g_variant_dict_insert(&d, "grace-ms", "u", (guint32)opts->timeout_s * 1000);
+		reply = client_request(client, CTL_OP_STOP, g_variant_dict_end(&d), NULL,
+				       (opts->timeout_s + 10) * 1000, &error);
+		if (!reply && g_error_matches(error, VPNNS_ERROR, VPNNS_ERROR_PROTOCOL)) {
+			g_printerr("vpnns: %s; ending the holder with SIGTERM\n", error->message);
+			g_clear_error(&error);
+			if (!commands_terminate_holder(client, opts->timeout_s * 1000, &error))
+				return commands_fail(error);
+		} else if (!reply) {
+			return commands_fail(error);
+		}
+	}
+	if (reply) {
+		g_variant_lookup(reply->body, "pid", "u", &pid);
+		ended = g_variant_lookup_value(reply->body, "ended", G_VARIANT_TYPE("a(usb)"));
+		if (pid > 0)
+			commands_wait_exit((pid_t)pid, 5000);
+	}
+	g_variant_builder_init(&all, G_VARIANT_TYPE("a(usb)"));
+	if (ended) {
+		GVariantIter iter;
+		GVariant *child;
+
+		g_variant_iter_init(&iter, ended);
+		while ((child = g_variant_iter_next_value(&iter)))
+			g_variant_builder_add_value(&all, child), g_variant_unref(child);
+		g_clear_pointer(&ended, g_variant_unref);
+	}
+	commands_end_orphans(client, !running, opts->timeout_s * 1000, &all);
+	ended = g_variant_ref_sink(g_variant_builder_end(&all));
+	if (!paths_remove_tree(client->paths->dir, &error)) {
+		g_prefix_error(&error, "sandbox stopped, but its state directory could not be removed: ");
+		return commands_fail(error);
+	}
+	if (!client->paths->classic) {
+		g_autofree char *base = g_path_get_dirname(client->paths->dir);
+
+		rmdir(base); /* the last sandbox leaves no empty vpnns/ behind */
+	}
+	commands_print_ended(opts->name, ended, running);
+	return 0;
+}
