@@ -28,7 +28,7 @@ static int commands_fail(GError *error)
 	return 1;
 }
 
-static HolderOptions commands_holder_options(const VpnnsOptions *opts)
+HolderOptions commands_holder_options(const VpnnsOptions *opts)
 {
 	return (HolderOptions){
 		.hostname = opts->hostname,

@@ -122,26 +122,27 @@ gboolean ns_join(const int fds[NS_COUNT], const char *cwd, GError **error)
 	return vpnns_set_errno(error, errno, "cannot change directory inside the sandbox");
 }
 
+static gboolean ns_id_set(int ret, const struct stat *st, NsId *id)
+{
+	if (ret < 0)
+		return FALSE;
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	return TRUE;
+}
+
 gboolean ns_id_from_fd(int fd, NsId *id)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
-		return FALSE;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	return TRUE;
+	return ns_id_set(fstat(fd, &st), &st, id);
 }
 
 gboolean ns_id_from_path(const char *path, NsId *id)
 {
 	struct stat st;
 
-	if (stat(path, &st) < 0)
-		return FALSE;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	return TRUE;
+	return ns_id_set(stat(path, &st), &st, id);
 }
 
 static gboolean ns_id_equal(const NsId *a, const NsId *b)

@@ -11,10 +11,7 @@
 static int vpnns_run(const VpnnsOptions *opts)
 {
 	GError *error = NULL;
-	HolderOptions hopts = {
-		.hostname = opts->hostname,
-		.force_bind = g_strcmp0(g_getenv("VPNNS_FORCE_BIND_MOUNTS"), "1") == 0,
-	};
+	HolderOptions hopts = commands_holder_options(opts);
 	VpnnsPaths *paths = paths_new(opts->name, opts->state_dir, &error);
 	g_autoptr(VpnnsClient) client = NULL;
 	int status;
