@@ -66,3 +66,27 @@ gboolean caps_drop_all(GError **error)
 		return vpnns_set_errno(error, errno, "dropping capabilities");
 	return TRUE;
 }
+
+static const cap_value_t caps_script_keep[] = {
+	CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN,
+};
+
+gboolean caps_keep_for_script(GError **error)
+{
+	cap_t caps = cap_get_proc();
+	int ret;
+
+	if (!caps)
+		return vpnns_set_errno(error, errno, "cap_get_proc");
+	cap_set_flag(caps, CAP_INHERITABLE, G_N_ELEMENTS(caps_script_keep), caps_script_keep, CAP_SET);
+	ret = cap_set_proc(caps);
+	cap_free(caps);
+	if (ret < 0)
+		return vpnns_set_errno(error, errno, "setting inheritable capabilities");
+	for (size_t i = 0; i < G_N_ELEMENTS(caps_script_keep); i++) {
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, caps_script_keep[i], 0, 0) < 0)
+			return vpnns_set_errno(error, errno, "raising ambient capability %d",
+					       caps_script_keep[i]);
+	}
+	return TRUE;
+}

@@ -12,3 +12,8 @@ gboolean caps_holder_restrict(GError **error);
  * ambient and bounding sets, so neither the process nor anything it runs
  * (file capabilities included) holds a capability in the sandbox. */
 gboolean caps_drop_all(GError **error);
+
+/* A vpnc-script run inside the sandbox (vpnns --attach --script): keep
+ * network and mount administration across exec as ambient capabilities,
+ * since the script runs with the user's own uid. */
+gboolean caps_keep_for_script(GError **error);

@@ -65,6 +65,9 @@ typedef struct {
 	char *hostname;
 	char *etc;
 	GVariant *processes; /* a(us) */
+	GVariant *reply;     /* the holder's whole status reply, if running */
+	char *tunnel;        /* NULL: no VPN attached */
+	char **addresses;
 } SandboxInfo;
 
 static void sandbox_info_free(SandboxInfo *info)
@@ -74,7 +77,10 @@ static void sandbox_info_free(SandboxInfo *info)
 	g_free(info->state);
 	g_free(info->hostname);
 	g_free(info->etc);
+	g_free(info->tunnel);
+	g_strfreev(info->addresses);
 	g_clear_pointer(&info->processes, g_variant_unref);
+	g_clear_pointer(&info->reply, g_variant_unref);
 	g_free(info);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SandboxInfo, sandbox_info_free)
@@ -139,6 +145,9 @@ static SandboxInfo *commands_query(const char *name, const char *state_dir, GErr
 	g_variant_lookup(reply->body, "hostname", "s", &info->hostname);
 	g_variant_lookup(reply->body, "etc", "s", &info->etc);
 	info->processes = g_variant_lookup_value(reply->body, "processes", G_VARIANT_TYPE("a(us)"));
+	g_variant_lookup(reply->body, "tunnel", "s", &info->tunnel);
+	g_variant_lookup(reply->body, "addresses", "^as", &info->addresses);
+	info->reply = g_variant_ref(reply->body);
 	if (!info->state)
 		info->state = g_strdup("unknown");
 	if (!info->processes)
@@ -162,6 +171,59 @@ static void json_string(GString *out, const char *s)
 	g_string_append_c(out, '"');
 }
 
+static void json_strv(GString *out, const char *key, GVariant *reply)
+{
+	g_autofree const char **v = NULL;
+
+	if (!reply || !g_variant_lookup(reply, key, "^a&s", &v))
+		return;
+	g_string_append_printf(out, ",\"%s\":[", key);
+	for (int i = 0; v[i]; i++) {
+		if (i)
+			g_string_append_c(out, ',');
+		json_string(out, v[i]);
+	}
+	g_string_append_c(out, ']');
+}
+
+/* mode, pids, routes, dns and the relay's counters, when a VPN is attached */
+static void json_tunnel_detail(GString *out, GVariant *reply)
+{
+	g_autoptr(GVariant) counters = NULL;
+	const char *mode;
+	guint32 u;
+
+	if (!reply || !g_variant_lookup(reply, "mode", "&s", &mode))
+		return;
+	g_string_append(out, ",\"mode\":");
+	json_string(out, mode);
+	if (g_variant_lookup(reply, "attach-pid", "u", &u))
+		g_string_append_printf(out, ",\"attach_pid\":%u", u);
+	if (g_variant_lookup(reply, "vpn-pid", "u", &u))
+		g_string_append_printf(out, ",\"vpn_pid\":%u", u);
+	if (g_variant_lookup(reply, "mtu", "u", &u))
+		g_string_append_printf(out, ",\"mtu\":%u", u);
+	json_strv(out, "routes", reply);
+	json_strv(out, "dns", reply);
+	counters = g_variant_lookup_value(reply, "counters", G_VARIANT_TYPE("a{st}"));
+	if (counters) {
+		GVariantIter iter;
+		const char *k;
+		guint64 v;
+		gboolean first = TRUE;
+
+		g_string_append(out, ",\"counters\":{");
+		g_variant_iter_init(&iter, counters);
+		while (g_variant_iter_next(&iter, "{&st}", &k, &v)) {
+			g_string_append_printf(out, "%s", first ? "" : ",");
+			json_string(out, k);
+			g_string_append_printf(out, ":%" G_GUINT64_FORMAT, v);
+			first = FALSE;
+		}
+		g_string_append_c(out, '}');
+	}
+}
+
 static void json_info(GString *out, const SandboxInfo *info, gboolean detail)
 {
 	GVariantIter iter;
@@ -173,7 +235,18 @@ static void json_info(GString *out, const SandboxInfo *info, gboolean detail)
 	json_string(out, info->name);
 	g_string_append_printf(out, ",\"pid\":%u,\"state\":", info->pid);
 	json_string(out, info->state);
-	g_string_append(out, ",\"tunnel\":null,\"addresses\":[]");
+	g_string_append(out, ",\"tunnel\":");
+	if (info->tunnel)
+		json_string(out, info->tunnel);
+	else
+		g_string_append(out, "null");
+	g_string_append(out, ",\"addresses\":[");
+	for (int i = 0; info->addresses && info->addresses[i]; i++) {
+		if (i)
+			g_string_append_c(out, ',');
+		json_string(out, info->addresses[i]);
+	}
+	g_string_append_c(out, ']');
 	g_string_append_printf(out, ",\"processes\":%zu", g_variant_n_children(info->processes));
 	if (detail) {
 		g_string_append(out, ",\"state_dir\":");
@@ -182,6 +255,7 @@ static void json_info(GString *out, const SandboxInfo *info, gboolean detail)
 		json_string(out, info->hostname);
 		g_string_append(out, ",\"etc\":");
 		json_string(out, info->etc);
+		json_tunnel_detail(out, info->reply);
 		g_string_append(out, ",\"pids\":[");
 		g_variant_iter_init(&iter, info->processes);
 		while (g_variant_iter_next(&iter, "(u&s)", &pid, &comm)) {
@@ -220,13 +294,63 @@ int commands_list(const VpnnsOptions *opts)
 				g_string_append_c(json, ',');
 			json_info(json, info, FALSE);
 		} else {
+			g_autofree char *addrs = info->addresses && info->addresses[0]
+				? g_strjoinv(",", info->addresses) : g_strdup("-");
+
 			printf("%-20s %8u  %-10s %-10s %-24s %zu\n", info->name, info->pid,
-			       info->state, "-", "-", g_variant_n_children(info->processes));
+			       info->state, info->tunnel ? info->tunnel : "-", addrs,
+			       g_variant_n_children(info->processes));
 		}
 	}
 	if (opts->json)
 		printf("%s]\n", json->str);
 	return status;
+}
+
+static void commands_print_strv(const char *label, GVariant *reply, const char *key)
+{
+	g_autofree const char **v = NULL;
+
+	if (g_variant_lookup(reply, key, "^a&s", &v) && v[0]) {
+		g_autofree char *joined = g_strjoinv(" ", (char **)v);
+		printf("%-12s%s\n", label, joined);
+	}
+}
+
+static void commands_print_tunnel(const SandboxInfo *info)
+{
+	g_autoptr(GVariant) counters = NULL;
+	const char *mode = "?";
+	guint32 attach = 0, vpn = 0, mtu = 0;
+	guint64 ip = 0, ib = 0, op = 0, ob = 0, id = 0, od = 0, pb = 0;
+
+	if (!info->tunnel) {
+		printf("tunnel:     none\n");
+		return;
+	}
+	g_variant_lookup(info->reply, "mode", "&s", &mode);
+	g_variant_lookup(info->reply, "attach-pid", "u", &attach);
+	g_variant_lookup(info->reply, "vpn-pid", "u", &vpn);
+	g_variant_lookup(info->reply, "mtu", "u", &mtu);
+	printf("tunnel:     %s (%s path), MTU %u\n", info->tunnel, mode, mtu);
+	printf("vpn client: pid %u (attach pid %u)\n", vpn, attach);
+	commands_print_strv("addresses:", info->reply, "addresses");
+	commands_print_strv("routes:", info->reply, "routes");
+	commands_print_strv("dns:", info->reply, "dns");
+	counters = g_variant_lookup_value(info->reply, "counters", G_VARIANT_TYPE("a{st}"));
+	if (!counters)
+		return;
+	g_variant_lookup(counters, "in-packets", "t", &ip);
+	g_variant_lookup(counters, "in-bytes", "t", &ib);
+	g_variant_lookup(counters, "out-packets", "t", &op);
+	g_variant_lookup(counters, "out-bytes", "t", &ob);
+	g_variant_lookup(counters, "in-dropped", "t", &id);
+	g_variant_lookup(counters, "out-dropped", "t", &od);
+	g_variant_lookup(counters, "pushback", "t", &pb);
+	printf("relay in:   %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes, %"
+	       G_GUINT64_FORMAT " dropped\n", ip, ib, id);
+	printf("relay out:  %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes, %"
+	       G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT " waits for the VPN\n", op, ob, od, pb);
 }
 
 int commands_status(const VpnnsOptions *opts)
@@ -263,7 +387,7 @@ int commands_status(const VpnnsOptions *opts)
 		printf("hostname:   %s\n", info->hostname);
 	if (info->etc)
 		printf("/etc:       %s\n", info->etc);
-	printf("tunnel:     none\n");
+	commands_print_tunnel(info);
 	printf("processes:  %zu\n", g_variant_n_children(info->processes));
 	g_variant_iter_init(&iter, info->processes);
 	while (g_variant_iter_next(&iter, "(u&s)", &pid, &comm))

@@ -23,7 +23,8 @@ typedef enum {
 	CTL_OP_CREATE_TUN,   /* reply: fd of a tun device created inside */
 	CTL_OP_CONFIGURE,    /* apply a VPN configuration inside */
 	CTL_OP_DECONFIGURE,  /* remove it */
-	CTL_OP_LAST_REQUEST = CTL_OP_DECONFIGURE,
+	CTL_OP_REPORT,       /* the relay's counters; the only request without a reply */
+	CTL_OP_LAST_REQUEST = CTL_OP_REPORT,
 	CTL_OP_REPLY_OK = 100,
 	CTL_OP_REPLY_ERROR,  /* body: "code" (u), "message" (s) */
 } CtlOp;

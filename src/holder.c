@@ -18,6 +18,7 @@
 #include "netcfg.h"
 #include "ns.h"
 #include "sandboxfs.h"
+#include "tunnel.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -42,6 +43,7 @@ typedef struct {
 	int ns_fds[NS_COUNT];
 	NsId userns;
 	Sandboxfs *fs;
+	HolderTunnel *tunnel;
 	char *hostname;
 	gint64 created;   /* wall clock, seconds */
 	guint nconns;
@@ -201,6 +203,7 @@ static GVariant *holder_status(VpnnsHolder *holder)
 	g_variant_dict_insert(&d, "etc", "s",
 			      holder->fs->mode == SANDBOXFS_OVERLAY ? "overlay" : "bind");
 	g_variant_dict_insert_value(&d, "processes", g_variant_builder_end(&procs));
+	tunnel_status(holder->tunnel, &d);
 	return g_variant_dict_end(&d);
 }
 
@@ -208,7 +211,10 @@ static void holder_dispatch(VpnnsHolder *holder, HolderConn *conn, const CtlMsg 
 {
 	g_autoptr(GError) error = NULL;
 	guint32 grace = HOLDER_STOP_GRACE_MS;
+	guint32 vpn_pid = 0;
+	g_autofree char *ifname = NULL;
 	GVariantDict d;
+	int fd;
 
 	switch (msg->op) {
 	case CTL_OP_JOIN:
@@ -225,18 +231,44 @@ static void holder_dispatch(VpnnsHolder *holder, HolderConn *conn, const CtlMsg 
 		grace = MIN(grace, 10 * 60 * 1000);
 		g_message("stop requested by pid %d", (int)conn->peer.pid);
 		holder_shutdown(holder);
+		tunnel_end_clients(holder->tunnel);
 		g_variant_dict_init(&d, NULL);
 		g_variant_dict_insert(&d, "pid", "u", (guint32)getpid());
 		g_variant_dict_insert_value(&d, "ended", holder_end_processes(holder, grace));
 		holder_reply(conn, CTL_OP_REPLY_OK, g_variant_dict_end(&d), NULL, 0);
 		g_main_loop_quit(holder->loop);
 		return;
+	case CTL_OP_CREATE_TUN:
+		g_variant_lookup(msg->body, "vpn-pid", "u", &vpn_pid);
+		fd = tunnel_create(holder->tunnel, conn->peer.pid, (pid_t)vpn_pid, &ifname, &error);
+		if (fd < 0)
+			break;
+		g_variant_dict_init(&d, NULL);
+		g_variant_dict_insert(&d, "ifname", "s", ifname);
+		holder_reply(conn, CTL_OP_REPLY_OK, g_variant_dict_end(&d), &fd, 1);
+		close(fd); /* the relay holds the only fd: the device ends with it */
+		return;
+	case CTL_OP_CONFIGURE:
+		if (!tunnel_configure(holder->tunnel, msg->body, conn->peer.pid, &error))
+			break;
+		holder_reply(conn, CTL_OP_REPLY_OK, NULL, NULL, 0);
+		return;
+	case CTL_OP_DECONFIGURE:
+		if (!tunnel_deconfigure(holder->tunnel, msg->body, &error))
+			break;
+		holder_reply(conn, CTL_OP_REPLY_OK, NULL, NULL, 0);
+		return;
+	case CTL_OP_REPORT:
+		tunnel_report(holder->tunnel, msg->body); /* no reply, by design */
+		return;
 	default:
 		g_set_error(&error, VPNNS_ERROR, VPNNS_ERROR_UNSUPPORTED,
-			    "the holder does not support '%s' yet", ctl_op_name(msg->op));
-		holder_reply_error(conn, error);
-		return;
+			    "the holder does not support '%s'", ctl_op_name(msg->op));
+		break;
 	}
+	g_message("%s request from pid %d failed: %s", ctl_op_name(msg->op), (int)conn->peer.pid,
+		  error->message);
+	holder_reply_error(conn, error);
 }
 
 static gboolean holder_on_conn(int fd, GIOCondition cond, gpointer data)
@@ -322,6 +354,7 @@ static gboolean holder_on_signal(gpointer data)
 
 	g_message("terminating on signal: ending the processes inside");
 	holder_shutdown(holder);
+	tunnel_end_clients(holder->tunnel);
 	ended = g_variant_ref_sink(holder_end_processes(holder, HOLDER_STOP_GRACE_MS));
 	g_main_loop_quit(holder->loop);
 	return G_SOURCE_REMOVE;
@@ -342,6 +375,14 @@ static gboolean holder_on_etc_change(int fd, GIOCondition cond, gpointer data)
 	else if (repaired)
 		g_message("the host replaced /etc/resolv.conf or nsswitch.conf; "
 			  "the sandbox's private copy is back in place");
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean holder_on_link_change(int fd, GIOCondition cond, gpointer data)
+{
+	VpnnsHolder *holder = data;
+
+	tunnel_monitor_dispatch(holder->tunnel);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -415,6 +456,9 @@ static gboolean holder_setup(VpnnsHolder *holder, const HolderOptions *opts, GEr
 		return FALSE;
 	holder->fs = sandboxfs_setup(gendir, opts->force_bind, error);
 	if (!holder->fs)
+		return FALSE;
+	holder->tunnel = tunnel_new(holder->fs, error);
+	if (!holder->tunnel)
 		return FALSE;
 	if (opts->hostname && sethostname(opts->hostname, strlen(opts->hostname)) < 0)
 		return vpnns_set_errno(error, errno, "cannot set the hostname '%s'", opts->hostname);
@@ -491,6 +535,7 @@ void holder_main(const VpnnsPaths *paths, const HolderOptions *opts, int ready_f
 	g_unix_signal_add(SIGINT, holder_on_signal, &holder);
 	g_unix_signal_add(SIGHUP, holder_on_signal, &holder);
 	holder_watch_etc(&holder);
+	g_unix_fd_add(tunnel_monitor_fd(holder.tunnel), G_IO_IN, holder_on_link_change, &holder);
 	g_message("sandbox '%s' ready (etc: %s)", paths->name,
 		  holder.fs->mode == SANDBOXFS_OVERLAY ? "overlay" : "bind mounts");
 	holder_report(ready_fd, NULL);

@@ -176,6 +176,17 @@ gboolean ns_pid_in_userns(pid_t pid, const NsId *userns)
 	return FALSE;
 }
 
+gboolean ns_owner_uid(int nsfd, uid_t *uid, GError **error)
+{
+	vpnns_autofd int userns = ioctl(nsfd, NS_GET_USERNS);
+
+	if (userns < 0)
+		return vpnns_set_errno(error, errno, "cannot find the namespace's owner (NS_GET_USERNS)");
+	if (ioctl(userns, NS_GET_OWNER_UID, uid) < 0)
+		return vpnns_set_errno(error, errno, "cannot find the namespace's owner (NS_GET_OWNER_UID)");
+	return TRUE;
+}
+
 /* A zombie still has credentials, hence a user namespace, but it is already
  * dead: only its parent (often outside the sandbox) can make it go away. */
 static gboolean ns_pid_is_zombie(pid_t pid)

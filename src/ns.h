@@ -37,6 +37,10 @@ gboolean ns_pid_in_userns(pid_t pid, const NsId *userns);
 /* Every process in (or below) user namespace @userns, except @exclude. */
 GArray *ns_list_pids(const NsId *userns, pid_t exclude);
 
+/* The uid owning the user namespace that owns namespace @nsfd
+ * (NS_GET_USERNS + NS_GET_OWNER_UID). */
+gboolean ns_owner_uid(int nsfd, uid_t *uid, GError **error);
+
 /* Explain, in one sentence naming the setting to change, why this system
  * refuses unprivileged user namespaces; NULL when no setting forbids them. */
 char *ns_userns_diagnosis(void);

@@ -21,6 +21,7 @@ const char options_usage[] =
 	"  vpnns list [--json]\n"
 	"  vpnns status [NAME] [--json]\n"
 	"  vpnns stop [NAME] [--timeout SECONDS]\n"
+	"  vpnns --attach [--name NAME] [--script PATH] [--user USER]   (run by a VPN client)\n"
 	"\n"
 	"Run COMMAND (default: $SHELL) in the per-application VPN sandbox NAME\n"
 	"(default: 'default'), starting the sandbox if it is not running.  Inside,\n"
@@ -41,12 +42,20 @@ const char options_usage[] =
 	"      --hostname HOST    hostname inside a newly created sandbox\n"
 	"      --json             list/status: print JSON\n"
 	"      --timeout SECONDS  stop: grace period before SIGKILL\n"
+	"      --attach           be the VPN client's hook: bring its tunnel into the\n"
+	"                         sandbox (openconnect --script-tun --script \"vpnns\n"
+	"                         --attach\", or root openconnect --script \"vpnns\n"
+	"                         --attach --user USER\")\n"
+	"      --user USER        --attach as root: whose sandbox gets the tunnel\n"
+	"                         (default: $SUDO_UID, $PKEXEC_UID)\n"
+	"  -s, --script PATH      --attach: configure the tunnel with this vpnc-script,\n"
+	"                         run inside the sandbox, instead of vpnns itself\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
 	"\n"
 	"See vpnns(1) for details.\n";
 
-enum { OPT_STATE_DIR = 256, OPT_HOSTNAME, OPT_JSON, OPT_TIMEOUT };
+enum { OPT_STATE_DIR = 256, OPT_HOSTNAME, OPT_JSON, OPT_TIMEOUT, OPT_ATTACH, OPT_USER };
 
 static const struct option options_long[] = {
 	{ "name", required_argument, NULL, 'n' },
@@ -54,6 +63,9 @@ static const struct option options_long[] = {
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "attach", no_argument, NULL, OPT_ATTACH },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "script", required_argument, NULL, 's' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -66,6 +78,8 @@ void options_free(VpnnsOptions *opts)
 	g_free(opts->name);
 	g_free(opts->state_dir);
 	g_free(opts->hostname);
+	g_free(opts->user);
+	g_free(opts->script);
 	g_strfreev(opts->argv);
 	g_free(opts);
 }
@@ -91,6 +105,7 @@ static gboolean options_allowed(VpnnsCommand cmd, int opt)
 	case OPT_HOSTNAME: return cmd == CMD_RUN || cmd == CMD_UP;
 	case OPT_JSON: return cmd == CMD_LIST || cmd == CMD_STATUS;
 	case OPT_TIMEOUT: return cmd == CMD_STOP;
+	case OPT_USER: case 's': return cmd == CMD_ATTACH;
 	default: return TRUE;
 	}
 }
@@ -112,7 +127,7 @@ static gboolean options_scan(VpnnsOptions *opts, int argc, char **argv, GPtrArra
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:n:hV", options_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:n:s:hV", options_long, NULL)) != -1) {
 		if (c != '?' && c != ':')
 			g_ptr_array_add(seen, GINT_TO_POINTER(c));
 		switch (c) {
@@ -130,6 +145,17 @@ static gboolean options_scan(VpnnsOptions *opts, int argc, char **argv, GPtrArra
 			break;
 		case OPT_JSON:
 			opts->json = TRUE;
+			break;
+		case OPT_ATTACH:
+			opts->command = CMD_ATTACH;
+			break;
+		case OPT_USER:
+			g_free(opts->user);
+			opts->user = g_strdup(optarg);
+			break;
+		case 's':
+			g_free(opts->script);
+			opts->script = g_strdup(optarg);
 			break;
 		case OPT_TIMEOUT: {
 			char *end;
@@ -163,6 +189,7 @@ static const char *options_command_name(VpnnsCommand cmd)
 	case CMD_LIST: return "list";
 	case CMD_STATUS: return "status";
 	case CMD_STOP: return "stop";
+	case CMD_ATTACH: return "running a command (--user and --script go with --attach)";
 	default: return "running a command";
 	}
 }
@@ -211,7 +238,13 @@ VpnnsOptions *options_parse(int argc, char **argv, GError **error)
 		return g_steal_pointer(&opts);
 
 	dashdash = optind > 1 && !strcmp(argv[optind - 1], "--");
-	if (dashdash || optind >= argc) {
+	if (opts->command == CMD_ATTACH) {
+		if (optind < argc) {
+			g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
+				    "--attach takes no arguments ('%s')", argv[optind]);
+			return NULL;
+		}
+	} else if (dashdash || optind >= argc) {
 		opts->argv = g_strdupv(argv + optind);
 	} else {
 		if (!options_command(argv[optind], &opts->command)) {

@@ -9,6 +9,7 @@ typedef enum {
 	CMD_LIST,
 	CMD_STATUS,
 	CMD_STOP,
+	CMD_ATTACH,  /* vpnns --attach: the VPN client's hook */
 	CMD_HELP,
 	CMD_VERSION,
 } VpnnsCommand;
@@ -20,6 +21,8 @@ typedef struct {
 	char *hostname;     /* --hostname */
 	gboolean json;      /* --json */
 	int timeout_s;      /* stop --timeout */
+	char *user;         /* --attach --user: whose sandbox (kernel path) */
+	char *script;       /* --attach --script: a vpnc-script to run inside */
 	char **argv;        /* CMD_RUN: the command and its arguments (may be empty) */
 } VpnnsOptions;
 

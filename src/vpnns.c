@@ -1,4 +1,5 @@
 /* vpnns.c - main(): parse the command line and run one command */
+#include "attach.h"
 #include "commands.h"
 #include "launch.h"
 #include "options.h"
@@ -7,6 +8,7 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <unistd.h>
 
 static int vpnns_run(const VpnnsOptions *opts)
 {
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
 		return commands_status(opts);
 	case CMD_STOP:
 		return commands_stop(opts);
+	case CMD_ATTACH:
+		return attach_main(opts, environ);
 	case CMD_RUN:
 		break;
 	}
