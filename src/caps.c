@@ -5,7 +5,12 @@
  * it never execs; applications need none, and because the user is mapped to
  * itself (not to root) an exec would already drop the permitted set - but a
  * binary with file capabilities could regain some, so the bounding set is
- * emptied too.
+ * emptied too, with one exception: CAP_NET_RAW.  Debian ships ping with the
+ * file capability cap_net_raw=ep, and execve() refuses such a binary with
+ * EPERM when the bounding set lacks the capability (commoncap.c:
+ * "insufficient to execute correctly").  What ping gains is confined to the
+ * sandbox's own user namespace, hence to raw sockets in the sandbox's own
+ * network namespace, whose only way out is the tunnel.
  */
 #include "caps.h"
 #include "util.h"
@@ -51,6 +56,8 @@ gboolean caps_drop_all(GError **error)
 	int ret;
 
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		if (c == CAP_NET_RAW)
+			continue; /* see the top of this file: ping */
 		/* EINVAL: a capability this kernel does not know. */
 		if (cap_drop_bound(c) < 0 && errno != EINVAL)
 			return vpnns_set_errno(error, errno, "dropping capability %d from the bounding set", c);

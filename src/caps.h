@@ -8,9 +8,10 @@
  * processes it serves); clear inheritable and ambient sets. */
 gboolean caps_holder_restrict(GError **error);
 
-/* An application about to exec: empty effective, permitted, inheritable,
- * ambient and bounding sets, so neither the process nor anything it runs
- * (file capabilities included) holds a capability in the sandbox. */
+/* An application about to exec: empty effective, permitted, inheritable
+ * and ambient sets; the bounding set keeps only CAP_NET_RAW, so that ping
+ * (file capability cap_net_raw=ep) can still be executed.  Nothing else,
+ * file capabilities included, can bring a capability back. */
 gboolean caps_drop_all(GError **error);
 
 /* A vpnc-script run inside the sandbox (vpnns --attach --script): keep

@@ -1,0 +1,204 @@
+#!/bin/bash
+# vpnns --attach with the real openconnect against a real ocserv in network
+# namespaces this test builds (tests/lab/ocserv-lab.sh): the unprivileged
+# relay path (--script-tun, as the non-root test user) and the root kernel
+# path (the tun moved into the test user's sandbox).  Traffic goes only to
+# addresses inside the lab's namespaces.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/env.sh"
+require_root
+for t in ocserv openconnect dnsmasq busybox curl certtool; do
+	command -v $t >/dev/null || tap_skip_all "$t is not installed (run tests/install-deps.sh)"
+done
+. "$TOP/tests/lab/ocserv-lab.sh"
+trap 'oclab_down; cleanup_sandboxes' EXIT
+cd /tmp
+
+inside() { local n=$1; shift; vpnns_user --name "$n" -- "$@"; }
+connected() { vpnns_user status "$1" 2>/dev/null | grep -q '^state: *connected'; }
+offline() {  # only lo, and no reachable name server
+	[ "$(inside "$1" ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" = "lo " ] &&
+	[ "$(inside "$1" awk '/^nameserver/ {print $2}' /etc/resolv.conf)" = 127.0.0.1 ]
+}
+attach_pid() { vpnns_user status "$1" | sed -n 's/.*(attach pid \([0-9]*\)).*/\1/p'; }
+host_state() {  # the host's own addresses, routes and resolv.conf (labs' links aside)
+	ip -o addr show | awk '$2 !~ /^vpl-/ {print $2, $3, $4}' | sort
+	ip route show table main | grep -v -e 'dev vpl-' -e '^unreachable'
+	ip -6 route show table main | grep -v -e 'dev vpl-' -e '^unreachable'
+	md5sum < /etc/resolv.conf
+}
+relay_start() {  # relay_start LABEL NAME [attach options...]
+	local label=$1 name=$2; shift 2
+	OCLAB_OC_WRAP=as_user oclab_openconnect_bg "$label" --script-tun \
+		--script "$VPNNS --attach --name $name $*"
+}
+kernel_start() {  # kernel_start LABEL NAME
+	oclab_openconnect_bg "$1" --script "$VPNNS --attach --user $TEST_USER --name $2"
+}
+
+# ============================================================================
+# Lab 1: full tunnel, IPv4 + IPv6
+oclab_up || { tap_fail "the lab comes up"; tap_done; }
+host_before=$(host_state)
+
+# --- relay path, unprivileged -------------------------------------------------
+R=$(uniq_name relay); track "$R"
+relay_start r1 "$R"
+assert_true "relay: openconnect --script-tun connects the sandbox" wait_until 20 connected "$R"
+assert_match "relay: status names the relay path" "tunnel: +tun[0-9]+ \(relay path\), MTU 1434" "$(vpnns_user status "$R")"
+assert_eq "relay: HTTP by address through the VPN" "$OCLAB_PAGE" "$(inside "$R" curl -sS -m 5 "$OCLAB_URL4")"
+assert_eq "relay: HTTP by name (pushed DNS and domain)" "$OCLAB_PAGE" "$(inside "$R" curl -sS -m 5 "http://intranet/")"
+assert_eq "relay: HTTP over IPv6 through the VPN" "$OCLAB_PAGE" "$(inside "$R" curl -sS -m 5 "$OCLAB_URL6")"
+assert_match "relay: resolv.conf has the VPN's server and domain" \
+	"nameserver $OCLAB_DNS.*search $OCLAB_DOMAIN" "$(inside "$R" cat /etc/resolv.conf | tr '\n' ' ')"
+routes=$(inside "$R" ip route show; inside "$R" ip -6 route show)
+assert_match "relay: IPv4 default route through the tunnel" "^default dev tun[0-9]+" "$routes"
+assert_match "relay: IPv6 default route through the tunnel" "^default dev tun[0-9]+ .*metric" "$routes"
+# Outside the sandbox nothing leads into the tunnel.  Checked without
+# sending anything: on this host a request to the lab's addresses would
+# follow the real default route.
+assert_eq "relay: no tun device exists outside the sandbox" "" "$(ip -o link show type tun | grep -v "vpl" || true)"
+assert_no_match "relay: the host routes the intranet elsewhere, not into a tunnel" "dev tun" \
+	"$(ip route get "$OCLAB_HTTP4" 2>&1; ip -6 route get "$OCLAB_HTTP6" 2>&1)"
+assert_eq "host routes, addresses and resolv.conf unchanged while connected" "$host_before" "$(host_state)"
+counters=$(vpnns_user status --json "$R")
+assert_match "relay: status --json has the relay's counters" '"counters":\{"in-packets":[1-9][0-9]*' "$counters"
+
+ap=$(attach_pid "$R")
+oclab_openconnect_stop r1 INT
+assert_true "relay: disconnect ends the attach process" wait_until 3 sh -c "! kill -0 $ap 2>/dev/null"
+assert_true "relay: after disconnect only lo and no name server" wait_until 3 offline "$R"
+
+# openconnect killed without a word: the relay must notice by itself
+relay_start r2 "$R"
+wait_until 20 connected "$R"
+ap=$(attach_pid "$R")
+t0=$(date +%s%N)
+kill -KILL "$OCLAB_OC_PID"
+wait_until 3 sh -c "! kill -0 $ap 2>/dev/null"
+t1=$(date +%s%N)
+assert_true "relay: openconnect SIGKILL -> attach gone within 1 s ($(( (t1 - t0) / 1000000 )) ms)" \
+	test $(( (t1 - t0) / 1000000 )) -lt 1000
+assert_true "relay: ... and the sandbox is offline again" wait_until 3 offline "$R"
+relay_start r3 "$R"
+assert_true "relay: a new openconnect for the same name connects at once" wait_until 20 connected "$R"
+assert_eq "relay: ... and works" "$OCLAB_PAGE" "$(inside "$R" curl -sS -m 5 "$OCLAB_URL4")"
+
+# two identities at once
+R2=$(uniq_name relay2); track "$R2"
+relay_start r4 "$R2"
+assert_true "two identities: the second sandbox connects too" wait_until 20 connected "$R2"
+a1=$(inside "$R" ip -4 -o addr show scope global | awk '{print $4}')
+a2=$(inside "$R2" ip -4 -o addr show scope global | awk '{print $4}')
+assert_ne "two identities: each has its own tunnel address" "$a1" "$a2"
+assert_eq "two identities: the first reaches the server" "$OCLAB_PAGE" "$(inside "$R" curl -sS -m 5 "$OCLAB_URL4")"
+assert_eq "two identities: the second reaches the server" "$OCLAB_PAGE" "$(inside "$R2" curl -sS -m 5 "$OCLAB_URL4")"
+assert_ne "two identities: separate network namespaces" \
+	"$(inside "$R" readlink /proc/self/ns/net)" "$(inside "$R2" readlink /proc/self/ns/net)"
+
+# vpnns stop while connected ends the relay and the openconnect serving it
+ap=$(attach_pid "$R2"); ocp=$OCLAB_OC_PID
+out=$(vpnns_user stop "$R2")
+assert_true "stop while connected ends the relay" wait_until 3 sh -c "! kill -0 $ap 2>/dev/null"
+assert_true "stop while connected ends the openconnect that served it" wait_until 5 sh -c "! oclab_pid_alive $ocp"
+oclab_openconnect_stop r3 INT
+
+# --- relay path with the user's own vpnc-script -----------------------------------
+S=$(uniq_name script); track "$S"
+script=$(mktemp /tmp/vpnns-vpnc.XXXXXX); chmod 755 "$script"
+marker=$(mktemp /tmp/vpnns-marker.XXXXXX); chmod 666 "$marker"
+cat > "$script" <<EOS
+#!/bin/sh
+echo "\$reason \$TUNDEV" >> $marker
+if [ "\$reason" = connect ]; then
+	ip link set "\$TUNDEV" up mtu "\$INTERNAL_IP4_MTU"
+	ip addr add "\$INTERNAL_IP4_ADDRESS/32" dev "\$TUNDEV"
+	ip route add default dev "\$TUNDEV"
+fi
+EOS
+relay_start r5 "$S" --script "$script"
+assert_true "--script: the sandbox connects through the user's script" wait_until 20 connected "$S"
+assert_match "--script: the script ran inside with reason=connect and TUNDEV" "^connect tun[0-9]+$" "$(head -1 "$marker")"
+assert_eq "--script: its configuration carries traffic" "$OCLAB_PAGE" "$(inside "$S" curl -sS -m 5 "$OCLAB_URL4")"
+assert_match "--script: vpnns wrote no resolv.conf of its own" "no VPN is attached" "$(inside "$S" cat /etc/resolv.conf)"
+oclab_openconnect_stop r5 INT
+assert_true "--script: ... and ran again with reason=disconnect" wait_until 3 grep -q "^disconnect tun" "$marker"
+rm -f "$script" "$marker"
+
+# --- /dev/net/tun not accessible --------------------------------------------------
+T=$(uniq_name notun); track "$T"
+chmod 0600 /dev/net/tun
+err=$(as_user env VPNFD=0 INTERNAL_IP4_ADDRESS=192.0.2.9 "$VPNNS" --attach --name "$T" 2>&1 </dev/null); rc=$?
+chmod 0666 /dev/net/tun
+assert_ne "a 0600 /dev/net/tun makes attach fail" 0 "$rc"
+assert_match "... with a message saying what to do" "/dev/net/tun is not accessible to you \(mode 0600.*chmod 0666" "$err"
+assert_true "... and leaves the sandbox offline" offline "$T"
+
+# --- malformed VPN environment -------------------------------------------------
+err=$(as_user env VPNFD=0 INTERNAL_IP4_ADDRESS=192.0.2.999 "$VPNNS" --attach --name "$T" 2>&1 </dev/null); rc=$?
+assert_eq "a malformed variable fails attach" 1 "$rc"
+assert_match "... naming the variable" "malformed VPN environment: INTERNAL_IP4_ADDRESS='192.0.2.999' is not an IPv4 address" "$err"
+assert_true "... with the sandbox left offline" offline "$T"
+err=$(as_user "$VPNNS" --attach --name "$T" 2>&1 </dev/null); rc=$?
+assert_eq "attach outside a VPN client is a usage error" 2 "$rc"
+assert_match "... that shows how to run it" "openconnect --script-tun --script" "$err"
+
+# --- kernel path: root openconnect, the test user's sandbox --------------------------
+K=$(uniq_name kernel); track "$K"
+kernel_start k1 "$K"
+assert_true "kernel: root openconnect connects the user's sandbox" wait_until 20 connected "$K"
+hp=$(holder_pid "$K")
+assert_eq "kernel: the sandbox was created as the user, not root" "$TEST_USER" "$(ps -o user= -p "$hp")"
+assert_match "kernel: status names the kernel path" "tunnel: +tun[0-9]+ \(kernel path\)" "$(vpnns_user status "$K")"
+assert_eq "kernel: HTTP by name through the moved tun" "$OCLAB_PAGE" "$(inside "$K" curl -sS -m 5 "http://$OCLAB_NAME/")"
+assert_eq "kernel: HTTP over IPv6" "$OCLAB_PAGE" "$(inside "$K" curl -sS -m 5 "$OCLAB_URL6")"
+assert_eq "kernel: no tun left in the host namespace" "" "$(ip -o link show type tun | grep -v vpl || true)"
+assert_eq "kernel: host routes, addresses and resolv.conf unchanged" "$host_before" "$(host_state)"
+kill -USR2 "$OCLAB_OC_PID"   # openconnect reconnects: reason=reconnect
+sleep 2
+assert_eq "kernel: still works after a reconnect" "$OCLAB_PAGE" "$(inside "$K" curl -sS -m 5 "$OCLAB_URL4")"
+oclab_openconnect_stop k1 INT
+assert_true "kernel: disconnect leaves only lo and no name server" wait_until 3 offline "$K"
+kernel_start k2 "$K"
+wait_until 20 connected "$K"
+kill -KILL "$OCLAB_OC_PID"
+assert_true "kernel: openconnect SIGKILL takes the tun and the name servers away" wait_until 3 offline "$K"
+kernel_start k3 "$K"
+assert_true "kernel: a new connection works at once" wait_until 20 connected "$K"
+oclab_openconnect_stop k3 INT
+
+oclab_down
+assert_eq "host routes, addresses and resolv.conf as before the tests" "$host_before" "$(host_state)"
+
+# ============================================================================
+# Lab 2: split routes and a 4000-byte tunnel MTU
+oclab_up --split --mtu 4000 || { tap_fail "the split/MTU 4000 lab comes up"; tap_done; }
+P=$(uniq_name split); track "$P"
+relay_start s1 "$P"
+assert_true "split: the relay connects" wait_until 20 connected "$P"
+routes=$(inside "$P" ip route show; inside "$P" ip -6 route show)
+assert_match "split: the pushed IPv4 route is installed" "^203\.0\.113\.0/24 dev tun" "$routes"
+assert_match "split: the pushed IPv6 route is installed" "^2001:db8:203::/64 dev tun" "$routes"
+assert_no_match "split: no default route" "^default" "$routes"
+assert_eq "split: the intranet is reachable" "$OCLAB_PAGE" "$(inside "$P" curl -sS -m 5 "$OCLAB_URL4")"
+assert_match "mtu: the tunnel has MTU 4000" "mtu 4000" "$(inside "$P" ip link show)"
+sum=$(inside "$P" sh -c "curl -sS -m 20 http://$OCLAB_HTTP4$OCLAB_BIG_PATH | sha256sum" | awk '{print $1}')
+assert_eq "mtu 4000: a 2 MB download arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$sum"
+sum=$(inside "$P" sh -c "curl -sS -m 20 -g 'http://[$OCLAB_HTTP6]$OCLAB_BIG_PATH' | sha256sum" | awk '{print $1}')
+assert_eq "mtu 4000: ... over IPv6 too" "$OCLAB_BIG_SHA256" "$sum"
+assert_true "mtu 4000: 3500-byte pings cross the tunnel unfragmented" \
+	inside "$P" ping -c 2 -W 2 -M do -s 3500 "$OCLAB_HTTP4"
+oclab_openconnect_stop s1 INT
+
+kernel_start s2 "$P"
+assert_true "split, kernel path: connects" wait_until 20 connected "$P"
+routes=$(inside "$P" ip route show)
+assert_match "split, kernel path: the pushed route is installed" "^203\.0\.113\.0/24 dev tun" "$routes"
+assert_no_match "split, kernel path: no default route" "^default" "$routes"
+sum=$(inside "$P" sh -c "curl -sS -m 20 http://$OCLAB_HTTP4$OCLAB_BIG_PATH | sha256sum" | awk '{print $1}')
+assert_eq "kernel path, mtu 4000: the download arrives intact" "$OCLAB_BIG_SHA256" "$sum"
+oclab_openconnect_stop s2 INT
+oclab_down
+assert_eq "no lab left behind" "" "$(oclab_leftovers)"
+
+tap_done
