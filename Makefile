@@ -45,7 +45,7 @@ HEADERS  := $(wildcard src/*.h)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 
-all: vpnns
+all: vpnns vpnc-script/vpnns-vpnc-script
 
 src/%.o: src/%.c $(HEADERS) Makefile
 	$(CC) $(VPNNS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -69,7 +69,16 @@ check-unit: $(UNIT_BINS)
 # root, through sudo when make itself does not.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo --preserve-env=CI,VPNNS_DEBUG)
 
-check-integration: vpnns
+TOOLS := tests/tools/tuntap-peer
+
+tests/tools/%: tests/tools/%.c Makefile
+	$(CC) -std=gnu11 -O2 -Wall -Wextra $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+vpnc-script/vpnns-vpnc-script: vpnc-script/vpnns-vpnc-script.in Makefile
+	sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@LIBEXECDIR@|$(libexecdir)|g' $< > $@
+	chmod 755 $@
+
+check-integration: vpnns $(TOOLS) vpnc-script/vpnns-vpnc-script
 	@$(AS_ROOT) tests/setup.sh
 	@$(AS_ROOT) tests/run-tap.sh tests/integration/*.sh
 
@@ -80,7 +89,7 @@ bench: vpnns
 lint-man:
 	mandoc -Tlint -W warning man/*.[0-9]
 
-install: vpnns
+install: vpnns vpnc-script/vpnns-vpnc-script
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir)
 	install -m 0755 vpnns $(DESTDIR)$(bindir)/vpnns
 	install -m 0644 man/vpnns.1 $(DESTDIR)$(man1dir)/vpnns.1

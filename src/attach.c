@@ -24,6 +24,7 @@
 #include "netcfg.h"
 #include "ns.h"
 #include "ocenv.h"
+#include "ovpnenv.h"
 #include "relay.h"
 #include "util.h"
 
@@ -129,28 +130,27 @@ static VpnnsClient *attach_open(const VpnnsOptions *opts, ClientMode mode, GErro
 
 /* --- relay path ---------------------------------------------------------- */
 
-static int attach_relay(const VpnnsOptions *opts, GHashTable *env, const OcEnvInfo *info)
+/* Relay for the VPN client @vpn_pid, whose packets come through @vpnfd;
+ * @cfg is the tunnel's configuration. */
+static int attach_relay(const VpnnsOptions *opts, VpnConfig *cfg, int vpnfd, pid_t vpn_pid)
 {
 	GError *error = NULL;
-	g_autoptr(VpnConfig) cfg = ocenv_parse_config(env, &error);
 	g_autoptr(VpnnsClient) client = NULL;
 	g_autoptr(CtlMsg) reply = NULL;
 	g_autofree char *ifname = NULL;
 	GVariantDict d;
 	RelayCounters counters = { 0 };
-	RelayFds fds = { .vpnfd = info->vpnfd, .pidfd = -1 };
+	RelayFds fds = { .vpnfd = vpnfd, .pidfd = -1 };
 	RelayEnd end;
 	int status = 0;
 
-	if (!cfg)
-		return attach_fail(error, "malformed VPN environment");
-	relay_block_signals(); /* openconnect's SIGHUP must not kill us half-way */
+	relay_block_signals(); /* the VPN client's stop signal must not kill us half-way */
 	client = attach_open(opts, CLIENT_JOIN, &error);
 	if (!client)
 		return attach_fail(error, NULL);
 
 	g_variant_dict_init(&d, NULL);
-	g_variant_dict_insert(&d, "vpn-pid", "u", (guint32)MAX(info->vpnpid, 0));
+	g_variant_dict_insert(&d, "vpn-pid", "u", (guint32)MAX(vpn_pid, 0));
 	reply = client_request(client, CTL_OP_CREATE_TUN, g_variant_dict_end(&d), &fds.tunfd,
 			       ATTACH_TIMEOUT_MS, &error);
 	if (!reply)
@@ -166,15 +166,15 @@ static int attach_relay(const VpnnsOptions *opts, GHashTable *env, const OcEnvIn
 		}
 	}
 	if (!attach_request(client, CTL_OP_CONFIGURE,
-			    attach_configure_body(cfg, "relay", info->vpnpid, !opts->script), &error)) {
+			    attach_configure_body(cfg, "relay", vpn_pid, !opts->script), &error)) {
 		close(fds.tunfd);
 		return attach_fail(error, NULL);
 	}
-	if (info->vpnpid > 0)
-		fds.pidfd = (int)syscall(SYS_pidfd_open, info->vpnpid, 0);
+	if (vpn_pid > 1)
+		fds.pidfd = (int)syscall(SYS_pidfd_open, vpn_pid, 0);
 	fds.ctlfd = client->sock;
 
-	g_message("relaying %s <-> VPN socket for openconnect pid %d", cfg->ifname, (int)info->vpnpid);
+	g_message("relaying %s <-> VPN socket for pid %d", cfg->ifname, (int)vpn_pid);
 	end = relay_run(&fds, &counters, &error);
 	if (end == RELAY_END_ERROR) {
 		attach_fail(error, "relay");
@@ -441,17 +441,40 @@ static int attach_kernel(const VpnnsOptions *opts, GHashTable *env, const OcEnvI
 	return status;
 }
 
+/* OpenVPN 2.7 --dev-node unix:PROG execs us with the packet socket in
+ * TUNTAP_SOCKET_FD and its configuration in the environment; it is our
+ * parent, and it stops us with SIGINT. */
+static int attach_openvpn_unix(const VpnnsOptions *opts, GHashTable *env, int fd)
+{
+	GError *error = NULL;
+	g_autoptr(VpnConfig) cfg = ovpnenv_parse_config(env, &error);
+
+	if (!cfg)
+		return attach_fail(error, "malformed OpenVPN environment");
+	g_clear_pointer(&cfg->ifname, g_free); /* the tun is ours, not OpenVPN's */
+	return attach_relay(opts, cfg, fd, getppid());
+}
+
 int attach_main(const VpnnsOptions *opts, char **envp)
 {
 	GError *error = NULL;
 	g_autoptr(GHashTable) env = ocenv_table(envp);
 	OcEnvInfo info;
-	int status;
+	int tuntap_fd, status;
 
+	if (!ovpnenv_tuntap_fd(env, &tuntap_fd, &error))
+		return attach_fail(error, "OpenVPN");
+	if (tuntap_fd >= 0)
+		return attach_openvpn_unix(opts, env, tuntap_fd);
 	if (!ocenv_parse_info(env, &info, &error))
 		return attach_fail(error, "malformed VPN environment");
 	if (info.vpnfd >= 0) {
-		status = attach_relay(opts, env, &info);
+		g_autoptr(VpnConfig) cfg = ocenv_parse_config(env, &error);
+
+		if (!cfg)
+			status = attach_fail(error, "malformed VPN environment");
+		else
+			status = attach_relay(opts, cfg, info.vpnfd, info.vpnpid);
 	} else if (info.reason) {
 		status = attach_kernel(opts, env, &info);
 	} else {

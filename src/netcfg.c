@@ -228,7 +228,7 @@ static gboolean netcfg_dns_routes(NetcfgSocket *nl, int ifindex, const VpnConfig
 			continue;
 		if ((ns.family == AF_INET && !cfg->has_ip4) || (ns.family == AF_INET6 && !cfg->has_ip6))
 			continue;
-		if (!netcfg_family_has_split(cfg, ns.family))
+		if (cfg->force_default || !netcfg_family_has_split(cfg, ns.family))
 			continue; /* the default route covers it */
 		for (guint j = 0; j < cfg->routes->len && !covered; j++)
 			covered = netcfg_prefix_covers(&g_array_index(cfg->routes, VpnPrefix, j), &ns);
@@ -271,10 +271,10 @@ gboolean netcfg_apply(NetcfgSocket *nl, int ifindex, const VpnConfig *cfg, GErro
 		if (!netcfg_add_route(nl, ifindex, r, error))
 			return FALSE;
 	}
-	if (cfg->has_ip4 && !netcfg_family_has_split(cfg, AF_INET) &&
+	if (cfg->has_ip4 && (cfg->force_default || !netcfg_family_has_split(cfg, AF_INET)) &&
 	    !netcfg_add_route(nl, ifindex, &v4_default, error))
 		return FALSE;
-	if (cfg->has_ip6 && !netcfg_family_has_split(cfg, AF_INET6) &&
+	if (cfg->has_ip6 && (cfg->force_default || !netcfg_family_has_split(cfg, AF_INET6)) &&
 	    !netcfg_add_route(nl, ifindex, &v6_default, error))
 		return FALSE;
 	if (!netcfg_dns_routes(nl, ifindex, cfg, error))

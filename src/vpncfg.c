@@ -311,6 +311,8 @@ GVariant *vpncfg_to_variant(const VpnConfig *cfg)
 	if (cfg->gateway)
 		g_variant_dict_insert(&d, "gateway", "s", cfg->gateway);
 	g_variant_dict_insert_value(&d, "routes", vpncfg_prefixes_variant(cfg->routes));
+	if (cfg->force_default)
+		g_variant_dict_insert(&d, "default-route", "b", TRUE);
 	g_variant_dict_insert_value(&d, "excludes", vpncfg_prefixes_variant(cfg->excludes));
 	g_variant_dict_insert_value(&d, "dns", vpncfg_strings_variant(cfg->dns));
 	g_variant_dict_insert_value(&d, "search", vpncfg_strings_variant(cfg->search));
@@ -389,6 +391,7 @@ VpnConfig *vpncfg_from_variant(GVariant *dict, GError **error)
 			return NULL;
 		cfg->gateway = vpncfg_addr_to_string(&gw);
 	}
+	g_variant_lookup(dict, "default-route", "b", &cfg->force_default);
 	g_variant_lookup(dict, "dns", "^a&s", &dns);
 	g_variant_lookup(dict, "search", "^a&s", &search);
 	g_variant_lookup(dict, "split-dns", "^a&s", &split);

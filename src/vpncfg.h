@@ -23,6 +23,7 @@ typedef struct {
 	gboolean has_peer4;
 	VpnPrefix peer4;      /* OpenVPN p2p/net30: the remote end */
 	GArray *routes;       /* VpnPrefix: split-include routes; none = default routes */
+	gboolean force_default; /* default routes even with split routes (OpenVPN) */
 	GArray *excludes;     /* VpnPrefix: split-exclude: made unreachable inside */
 	GPtrArray *dns;       /* name servers, canonical text form */
 	GPtrArray *search;    /* search domains */

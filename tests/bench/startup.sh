@@ -8,13 +8,13 @@
 # Run as root (make bench); everything runs as the unprivileged test user.
 set -eu
 . "$(dirname "$0")/../lib/env.sh"
-trap - EXIT
 RUNS=${BENCH_RUNS:-200}
 JOINS=${BENCH_JOINS:-10000}
 CLASSIC=${CLASSIC_VPNNS:-/usr/bin/vpnns}
 N=bench$$
 cd /tmp
 out=$(mktemp -d /tmp/vpnns-bench.XXXXXX); chmod 777 "$out"
+trap 'rm -rf "$out"; as_user "$VPNNS" stop "$N" >/dev/null 2>&1 || true' EXIT
 
 median_ms() { # hyperfine csv -> median of row $2, in ms
 	awk -F, -v row="$2" 'NR == row + 1 { printf "%.2f", $4 * 1000 }' "$1"
@@ -59,5 +59,3 @@ as_user sh -c "i=0; while [ \$i -lt $JOINS ]; do $VPNNS --name $N -- true || exi
 r1=$(rss "$hp")
 printf '%-40s %8s KiB  (target <= 4096)\n' "holder RSS after start" "$r0"
 printf '%-40s %8s KiB  growth %s KiB over %s joins\n' "holder RSS after $JOINS joins" "$r1" "$((r1 - r0))" "$JOINS"
-as_user "$VPNNS" stop "$N" >/dev/null
-rm -rf "$out"

@@ -82,7 +82,8 @@
 #   oclab_openconnect_args [ARGS...]
 #       Print the openconnect arguments, one a line, server last:
 #       --protocol=anyconnect --user=test --passwd-on-stdin --non-inter
-#       --servercert=pin-sha256:... ARGS... 198.51.100.2:443.
+#       --servercert=pin-sha256:... ARGS... 198.51.100.2:443 (or
+#       $OCLAB_OC_SERVER if set, e.g. OCLAB_OC_SERVER=$OCLAB_SERVER6).
 #       The password (OCLAB_PASS) goes on stdin.
 #   oclab_openconnect_cmd [ARGS...]
 #       Print the same as one shell-quoted "openconnect ..." command line.
@@ -648,7 +649,7 @@ oclab_client_sandbox() {
 
 oclab_openconnect_args() {
 	printf '%s\n' --protocol=anyconnect "--user=$OCLAB_USER" --passwd-on-stdin \
-		--non-inter "--servercert=$OCLAB_CERT_PIN" "$@" "$OCLAB_SERVER"
+		--non-inter "--servercert=$OCLAB_CERT_PIN" "$@" "${OCLAB_OC_SERVER:-$OCLAB_SERVER}"
 }
 
 oclab_openconnect_cmd() {

@@ -202,6 +202,9 @@ assert_true "ocserv listens on $OCLAB_SERVER6 (from the host)" _oclab_tcp_open "
 assert_eq "intranet page in the server netns" "$OCLAB_PAGE" \
 	"$(oclab_server_exec curl -fsS --max-time 2 "$OCLAB_URL4")"
 assert_eq "no session yet" 0 "$(oclab_sessions)"
+OCLAB_OC_SERVER=$OCLAB_SERVER6 oclab_openconnect --authenticate >/dev/null
+assert_eq "openconnect authenticates over IPv6 to $OCLAB_SERVER6" 0 "$?"
+assert_match "... and got a session cookie" '^COOKIE=' "$(cat "$OCLAB_OC_LOG")"
 # (ip route get only asks the kernel; it sends nothing)
 assert_false "the host has no route to the intranet (unreachable while a lab is up)" \
 	ip route get "$OCLAB_HTTP4"
