@@ -61,8 +61,9 @@ assert_eq "relay: no tun device exists outside the sandbox" "" "$(ip -o link sho
 assert_no_match "relay: the host routes the intranet elsewhere, not into a tunnel" "dev tun" \
 	"$(ip route get "$OCLAB_HTTP4" 2>&1; ip -6 route get "$OCLAB_HTTP6" 2>&1)"
 assert_eq "host routes, addresses and resolv.conf unchanged while connected" "$host_before" "$(host_state)"
-counters=$(vpnns_user status --json "$R")
-assert_match "relay: status --json has the relay's counters" '"counters":\{"in-packets":[1-9][0-9]*' "$counters"
+has_counters() { vpnns_user status --json "$1" | grep -Eq '"counters":\{"in-packets":[1-9][0-9]*'; }
+assert_true "relay: status shows the relay's counters (reported every second)" wait_until 3 has_counters "$R"
+assert_match "relay: ... in the text form too" "relay in: +[1-9][0-9]* packets" "$(vpnns_user status "$R")"
 
 ap=$(attach_pid "$R")
 oclab_openconnect_stop r1 INT
