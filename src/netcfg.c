@@ -318,6 +318,22 @@ gboolean netcfg_flush(NetcfgSocket *nl, int ifindex, GError **error)
 	return TRUE;
 }
 
+gboolean netcfg_link_has_addresses(NetcfgSocket *nl, const char *ifname)
+{
+	g_autoptr(NlCache) addrs = NULL;
+	int ifindex = netcfg_ifindex(nl, ifname, NULL);
+
+	if (!ifindex || rtnl_addr_alloc_cache(nl->sock, &addrs) < 0)
+		return FALSE;
+	for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+		if (rtnl_addr_get_ifindex(a) == ifindex && rtnl_addr_get_scope(a) != RT_SCOPE_LINK)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 gboolean netcfg_move_link(NetcfgSocket *nl, const char *ifname, int netns_fd, GError **error)
 {
 	g_autoptr(RtnlLink) link = NULL;

@@ -33,6 +33,9 @@ gboolean netcfg_apply(NetcfgSocket *nl, int ifindex, const VpnConfig *cfg, GErro
  * or installed by vpnns.  A link that is already gone is not an error. */
 gboolean netcfg_flush(NetcfgSocket *nl, int ifindex, GError **error);
 
+/* Whether link @ifname has any address beyond IPv6 link-local ones. */
+gboolean netcfg_link_has_addresses(NetcfgSocket *nl, const char *ifname);
+
 /* Move link @ifname of the caller's namespace into the network namespace
  * @netns_fd refers to. */
 gboolean netcfg_move_link(NetcfgSocket *nl, const char *ifname, int netns_fd, GError **error);

@@ -23,6 +23,7 @@ typedef struct {
 	int timeout_s;      /* stop --timeout */
 	char *user;         /* --attach --user: whose sandbox (kernel path) */
 	char *script;       /* --attach --script: a vpnc-script to run inside */
+	const char *mode;   /* how the tunnel came: "kernel" (default), "openvpn" */
 	char **argv;        /* CMD_RUN: the command and its arguments (may be empty) */
 } VpnnsOptions;
 
