@@ -15,6 +15,8 @@ libexecdir  ?= $(exec_prefix)/libexec
 datarootdir ?= $(prefix)/share
 mandir      ?= $(datarootdir)/man
 man1dir     ?= $(mandir)/man1
+man8dir     ?= $(mandir)/man8
+pluginsdir  ?= $(libdir)/openvpn/plugins
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -45,7 +47,23 @@ HEADERS  := $(wildcard src/*.h)
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:.c=)
 
-all: vpnns vpnc-script/vpnns-vpnc-script
+PLUGIN := openvpn-plugin/vpnns-openvpn.so
+
+# The wrapper and the plug-in name the installed vpnns: rebuild them whenever
+# the install paths change (make install PREFIX=... after a plain make).
+PATHS_STAMP := .paths-$(subst /,_,$(bindir))-$(subst /,_,$(libexecdir))
+$(PATHS_STAMP):
+	rm -f .paths-*
+	touch $@
+
+all: vpnns vpnc-script/vpnns-vpnc-script $(PLUGIN)
+
+# The plug-in links nothing but libc: it execs vpnns for the real work.
+$(PLUGIN): openvpn-plugin/vpnns-openvpn.c openvpn-plugin/vpnns-openvpn.map src/ovpnproto.h Makefile $(PATHS_STAMP)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror=missing-prototypes -D_GNU_SOURCE \
+		-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC -shared -fvisibility=hidden \
+		-DVPNNS_BIN='"$(bindir)/vpnns"' $(CPPFLAGS) $(CFLAGS) $(VPNNS_LDFLAGS) $(LDFLAGS) \
+		-Wl,--version-script=openvpn-plugin/vpnns-openvpn.map -o $@ $<
 
 src/%.o: src/%.c $(HEADERS) Makefile
 	$(CC) $(VPNNS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -74,11 +92,11 @@ TOOLS := tests/tools/tuntap-peer
 tests/tools/%: tests/tools/%.c Makefile
 	$(CC) -std=gnu11 -O2 -Wall -Wextra $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-vpnc-script/vpnns-vpnc-script: vpnc-script/vpnns-vpnc-script.in Makefile
+vpnc-script/vpnns-vpnc-script: vpnc-script/vpnns-vpnc-script.in Makefile $(PATHS_STAMP)
 	sed -e 's|@BINDIR@|$(bindir)|g' -e 's|@LIBEXECDIR@|$(libexecdir)|g' $< > $@
 	chmod 755 $@
 
-check-integration: vpnns $(TOOLS) vpnc-script/vpnns-vpnc-script
+check-integration: vpnns $(TOOLS) vpnc-script/vpnns-vpnc-script $(PLUGIN)
 	@$(AS_ROOT) tests/setup.sh
 	@$(AS_ROOT) tests/run-tap.sh tests/integration/*.sh
 
@@ -89,15 +107,24 @@ bench: vpnns
 lint-man:
 	mandoc -Tlint -W warning man/*.[0-9]
 
-install: vpnns vpnc-script/vpnns-vpnc-script
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir)
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(man8dir) \
+		$(DESTDIR)$(libexecdir)/vpnns $(DESTDIR)$(pluginsdir)
 	install -m 0755 vpnns $(DESTDIR)$(bindir)/vpnns
+	install -m 0755 vpnc-script/vpnns-vpnc-script $(DESTDIR)$(libexecdir)/vpnns/vpnc-script
+	ln -sf vpnc-script $(DESTDIR)$(libexecdir)/vpnns/openvpn-tun
+	install -m 0755 $(PLUGIN) $(DESTDIR)$(pluginsdir)/vpnns-openvpn.so
 	install -m 0644 man/vpnns.1 $(DESTDIR)$(man1dir)/vpnns.1
+	for m in man/*.8; do [ ! -f "$$m" ] || install -m 0644 "$$m" $(DESTDIR)$(man8dir)/; done
 
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/vpnns $(DESTDIR)$(man1dir)/vpnns.1
+	rm -f $(DESTDIR)$(libexecdir)/vpnns/vpnc-script $(DESTDIR)$(libexecdir)/vpnns/openvpn-tun
+	-rmdir $(DESTDIR)$(libexecdir)/vpnns 2>/dev/null
+	rm -f $(DESTDIR)$(pluginsdir)/vpnns-openvpn.so
+	for m in man/*.8; do [ ! -f "$$m" ] || rm -f $(DESTDIR)$(man8dir)/$${m#man/}; done
 
 clean:
-	rm -f vpnns src/*.o src/*.a $(UNIT_BINS)
+	rm -f vpnns src/*.o src/*.a $(UNIT_BINS) $(TOOLS) vpnc-script/vpnns-vpnc-script $(PLUGIN) .paths-*
 
 .PHONY: all check check-unit check-integration bench lint-man install uninstall clean

@@ -72,7 +72,7 @@ static int attach_relay(const VpnnsOptions *opts, VpnConfig *cfg, int vpnfd, pid
 		hook_fail(error, "relay");
 		status = 1;
 	} else if (end == RELAY_END_TUN_GONE) {
-		g_printerr("vpnns --attach: the tunnel device went away (was the sandbox stopped?)\n");
+		g_printerr("vpnns --attach: the sandbox went away (stopped, or its holder died)\n");
 	}
 	if (opts->script)
 		hook_run_script(client, opts->script, "disconnect", cfg->ifname);

@@ -332,7 +332,9 @@ static void commands_print_tunnel(const SandboxInfo *info)
 	g_variant_lookup(info->reply, "attach-pid", "u", &attach);
 	g_variant_lookup(info->reply, "vpn-pid", "u", &vpn);
 	g_variant_lookup(info->reply, "mtu", "u", &mtu);
-	printf("tunnel:     %s (%s path), MTU %u\n", info->tunnel, mode, mtu);
+	printf("tunnel:     %s (%s path), MTU %u%s\n", info->tunnel, mode, mtu,
+	       g_variant_lookup(info->reply, "configured-by", "&s", NULL)
+	       ? ", configured by the user's vpnc-script" : "");
 	printf("vpn client: pid %u (attach pid %u)\n", vpn, attach);
 	commands_print_strv("addresses:", info->reply, "addresses");
 	commands_print_strv("routes:", info->reply, "routes");

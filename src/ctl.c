@@ -30,6 +30,7 @@ const char *ctl_op_name(uint32_t op)
 	case CTL_OP_CONFIGURE: return "configure";
 	case CTL_OP_DECONFIGURE: return "deconfigure";
 	case CTL_OP_REPORT: return "report";
+	case CTL_OP_WATCH: return "watch";
 	case CTL_OP_REPLY_OK: return "ok";
 	case CTL_OP_REPLY_ERROR: return "error";
 	}

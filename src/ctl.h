@@ -24,7 +24,8 @@ typedef enum {
 	CTL_OP_CONFIGURE,    /* apply a VPN configuration inside */
 	CTL_OP_DECONFIGURE,  /* remove it */
 	CTL_OP_REPORT,       /* the relay's counters; the only request without a reply */
-	CTL_OP_LAST_REQUEST = CTL_OP_REPORT,
+	CTL_OP_WATCH,        /* answered only when the sandbox is deliberately ended */
+	CTL_OP_LAST_REQUEST = CTL_OP_WATCH,
 	CTL_OP_REPLY_OK = 100,
 	CTL_OP_REPLY_ERROR,  /* body: "code" (u), "message" (s) */
 } CtlOp;

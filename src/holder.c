@@ -47,6 +47,7 @@ typedef struct {
 	char *hostname;
 	gint64 created;   /* wall clock, seconds */
 	guint nconns;
+	GList *watchers;  /* HolderConn waiting for CTL_OP_WATCH's answer */
 	gboolean stopping;
 } VpnnsHolder;
 
@@ -58,6 +59,7 @@ typedef struct {
 
 static void holder_conn_free(HolderConn *conn)
 {
+	conn->holder->watchers = g_list_remove(conn->holder->watchers, conn);
 	conn->holder->nconns--;
 	close(conn->fd);
 	g_free(conn);
@@ -167,11 +169,25 @@ static GVariant *holder_end_processes(VpnnsHolder *holder, gint64 grace_ms)
 	return g_variant_builder_end(&b);
 }
 
+/* Tell whoever watches (the OpenVPN plug-in) that this end is deliberate:
+ * a holder that dies instead just closes their connections. */
+static void holder_answer_watchers(VpnnsHolder *holder)
+{
+	for (GList *l = holder->watchers; l; l = l->next) {
+		GVariantDict d;
+
+		g_variant_dict_init(&d, NULL);
+		g_variant_dict_insert(&d, "reason", "s", "stopped");
+		holder_reply(l->data, CTL_OP_REPLY_OK, g_variant_dict_end(&d), NULL, 0);
+	}
+}
+
 static void holder_shutdown(VpnnsHolder *holder)
 {
 	if (holder->stopping)
 		return;
 	holder->stopping = TRUE;
+	holder_answer_watchers(holder);
 	/* No new clients from here on; the stopping client holds the state
 	 * lock, so no new holder can start until this one is gone. */
 	unlink(holder->paths->ctl);
@@ -261,6 +277,10 @@ static void holder_dispatch(VpnnsHolder *holder, HolderConn *conn, const CtlMsg 
 	case CTL_OP_REPORT:
 		tunnel_report(holder->tunnel, msg->body); /* no reply, by design */
 		return;
+	case CTL_OP_WATCH:
+		if (!g_list_find(holder->watchers, conn))
+			holder->watchers = g_list_prepend(holder->watchers, conn);
+		return; /* answered by holder_answer_watchers() */
 	default:
 		g_set_error(&error, VPNNS_ERROR, VPNNS_ERROR_UNSUPPORTED,
 			    "the holder does not support '%s'", ctl_op_name(msg->op));

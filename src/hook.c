@@ -11,6 +11,7 @@
 #include "ns.h"
 #include "util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -67,6 +68,11 @@ int hook_run_script(VpnnsClient *client, const char *script, const char *reason,
 			g_printerr("vpnns --attach: %s\n", error->message);
 			_exit(1);
 		}
+		sigset_t none;
+
+		/* the relay blocks its stop signals; the script must not inherit that */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		g_setenv("reason", reason, TRUE);
 		g_setenv("TUNDEV", ifname, TRUE);
 		execl(script, script, (char *)NULL);

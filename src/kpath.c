@@ -26,20 +26,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* KPATH_WATCH: hold a connection to the holder until it closes; then tell
- * whether the sandbox was stopped (its state directory is gone) or its
- * holder died. */
+/* KPATH_WATCH: ask the holder to tell us when the sandbox ends.  An answer
+ * means it was ended on purpose (vpnns stop, logout); the connection
+ * closing without one means the holder died. */
 static int kpath_watch(VpnnsClient *client)
 {
-	struct pollfd p = { .fd = client->sock, .events = POLLIN };
-	char buf[64];
+	g_autoptr(GError) error = NULL;
+	g_autoptr(CtlMsg) reply = client_request(client, CTL_OP_WATCH, NULL, NULL, -1, &error);
 
-	while (poll(&p, 1, -1) < 0 && errno == EINTR)
-		;
-	while (recv(client->sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-	return g_file_test(client->paths->dir, G_FILE_TEST_IS_DIR) ? KPATH_WATCH_DIED
-								   : KPATH_WATCH_GONE;
+	return reply ? KPATH_WATCH_GONE : KPATH_WATCH_DIED;
 }
 
 void kpath_user_clear(KpathUser *u)
@@ -114,6 +109,31 @@ static gboolean kpath_become(const KpathUser *u, GError **error)
 }
 
 
+/* Refuse before anything moves: a second tunnel would be pushed into the
+ * sandbox only to be turned away by the holder. */
+static gboolean kpath_sandbox_free(VpnnsClient *client, const VpnnsOptions *opts,
+				   const VpnConfig *cfg)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(CtlMsg) status = client_request(client, CTL_OP_STATUS, NULL, NULL,
+						 HOOK_TIMEOUT_MS, &error);
+	const char *tunnel = NULL, *mode = NULL;
+	const char *want = opts->mode ? opts->mode : "kernel";
+
+	if (!status) {
+		g_printerr("vpnns: %s\n", error->message);
+		return FALSE;
+	}
+	g_variant_lookup(status->body, "tunnel", "&s", &tunnel);
+	g_variant_lookup(status->body, "mode", "&s", &mode);
+	if (tunnel && (g_strcmp0(tunnel, cfg->ifname) != 0 || g_strcmp0(mode, want) != 0)) {
+		g_printerr("vpnns: sandbox '%s' already has a VPN attached (%s, %s path); "
+			   "disconnect it first\n", opts->name, tunnel, mode ? mode : "?");
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* The child's side: talk to the holder as the user. */
 static int kpath_child(const VpnnsOptions *opts, KpathOp op, const VpnConfig *cfg,
 		       pid_t vpn_pid, int sock)
@@ -137,13 +157,16 @@ static int kpath_child(const VpnnsOptions *opts, KpathOp op, const VpnConfig *cf
 	case KPATH_ENSURE:
 		return 0;
 	case KPATH_NETNS:
+		if (!kpath_sandbox_free(client, opts, cfg))
+			return 1;
 		reply = client_request(client, CTL_OP_GET_NETNS, NULL, &netns, HOOK_TIMEOUT_MS, &error);
 		if (!reply || !fdpass_send(sock, "n", 1, &netns, 1, &error))
 			return hook_fail(error, NULL);
 		return 0;
 	case KPATH_CONFIGURE:
 		if (opts->script) {
-			int status = hook_run_script(client, opts->script, "connect", cfg->ifname);
+			int status = hook_run_script(client, opts->script,
+						     opts->reason ? opts->reason : "connect", cfg->ifname);
 
 			if (status != 0)
 				return status;
@@ -213,6 +236,7 @@ pid_t kpath_watch_start(const VpnnsOptions *opts, const KpathUser *u)
 	if (pid == 0) {
 		GError *error = NULL;
 
+		close_range(3, ~0U, 0); /* it watches; it needs none of our fds */
 		if (!kpath_become(u, &error))
 			_exit(hook_fail(error, NULL));
 		_exit(kpath_child(opts, KPATH_WATCH, NULL, 0, -1));
@@ -293,7 +317,10 @@ int kpath_openconnect(const VpnnsOptions *opts, GHashTable *env, const OcEnvInfo
 			kpath_user_clear(&u);
 			return hook_fail(error, "malformed VPN environment");
 		}
-		status = kpath_connect(opts, &u, cfg, info->vpnpid);
+		VpnnsOptions o = *opts;
+
+		o.reason = info->reason; /* connect or reconnect, for --script */
+		status = kpath_connect(&o, &u, cfg, info->vpnpid);
 	}
 	kpath_user_clear(&u);
 	return status;

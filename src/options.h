@@ -24,6 +24,7 @@ typedef struct {
 	char *user;         /* --attach --user: whose sandbox (kernel path) */
 	char *script;       /* --attach --script: a vpnc-script to run inside */
 	const char *mode;   /* how the tunnel came: "kernel" (default), "openvpn" */
+	const char *reason; /* the VPN client's event, for --script (kernel path) */
 	char **argv;        /* CMD_RUN: the command and its arguments (may be empty) */
 } VpnnsOptions;
 

@@ -178,12 +178,11 @@ VpnConfig *ovpnenv_parse_config(GHashTable *env, GError **error)
 {
 	g_autoptr(VpnConfig) cfg = vpncfg_new();
 	const char *dev = ovpnenv_get(env, "dev");
-	const char *mtu = ovpnenv_get(env, "tun_mtu");
+	const char *mtu_name = ovpnenv_get(env, "tun_mtu") ? "tun_mtu" : "TUNTAP_MTU";
+	const char *mtu = ovpnenv_get(env, mtu_name);
 	const char *gw = ovpnenv_get(env, "trusted_ip");
 	guint64 v;
 
-	if (!mtu)
-		mtu = ovpnenv_get(env, "TUNTAP_MTU");
 	if (dev) {
 		if (strlen(dev) >= 16 || strchr(dev, '/') || strchr(dev, ' ') || !strcmp(dev, ".") ||
 		    !strcmp(dev, "..")) {
@@ -194,7 +193,7 @@ VpnConfig *ovpnenv_parse_config(GHashTable *env, GError **error)
 		cfg->ifname = g_strdup(dev);
 	}
 	if (mtu) {
-		if (!vpncfg_parse_uint("tun_mtu", mtu, 68, 65535, &v, error))
+		if (!vpncfg_parse_uint(mtu_name, mtu, 68, 65535, &v, error))
 			return NULL;
 		cfg->mtu = (guint32)v;
 	}

@@ -254,9 +254,13 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 		if (ret > 0 && pfd[P_CTL].revents) {
 			char drain[256];
 
+			/* The holder died: the sandbox is orphaned, and `vpnns stop`
+			 * could no longer end us.  End the VPN session instead of
+			 * carrying it into namespaces nobody manages. */
 			if (recv(ctlfd, drain, sizeof(drain), MSG_DONTWAIT) <= 0) {
-				g_message("the sandbox's holder went away; relaying on");
-				ctlfd = -1;
+				end = RELAY_END_TUN_GONE;
+				g_message("the sandbox's holder went away; ending the relay");
+				break;
 			}
 		}
 		if (ret > 0 && pfd[P_VPN].revents & POLLIN && !relay_inbound(fds, in, c, &tun_gone)) {

@@ -26,6 +26,7 @@ struct _HolderTunnel {
 	char *ifname;
 	char *mode;           /* relay, kernel, script */
 	VpnConfig *cfg;       /* NULL until configured */
+	gboolean applied;     /* FALSE: the user's vpnc-script configured it */
 	pid_t attach_pid, vpn_pid;
 	gint64 since;
 	GVariant *counters;   /* a{st} from the relay */
@@ -66,11 +67,13 @@ void tunnel_free(HolderTunnel *t)
 	g_free(t);
 }
 
-/* Back to "no VPN": no name server, no route through a tunnel we knew. */
+/* Back to "no VPN": no name server, and none of our routes (the
+ * unreachable split-exclude ones outlive the device otherwise). */
 static void tunnel_offline(HolderTunnel *t, const char *why)
 {
 	g_autoptr(GError) error = NULL;
 
+	netcfg_flush(t->nl, t->ifindex, NULL);
 	if (!sandboxfs_set_resolv(t->fs, sandboxfs_resolv_offline, &error))
 		g_warning("cannot reset the sandbox's resolv.conf: %s", error->message);
 	if (t->ifname)
@@ -154,6 +157,14 @@ gboolean tunnel_configure(HolderTunnel *t, GVariant *body, pid_t peer, GError **
 	g_variant_lookup(body, "vpn-pid", "u", &vpn_pid);
 	if (tunnel_busy_error(t, cfg->ifname, error))
 		return FALSE;
+	/* The same device name from another path is another tunnel: a kernel
+	 * path must not take over (and orphan) a relay's tun, nor the reverse. */
+	if (t->ifindex && t->mode && g_strcmp0(t->mode, mode) != 0) {
+		g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_FAILED,
+			    "this sandbox already has a VPN attached (%s, %s path); disconnect it first",
+			    t->ifname, t->mode);
+		return FALSE;
+	}
 	ifindex = netcfg_ifindex(t->nl, cfg->ifname, error);
 	if (!ifindex)
 		return FALSE;
@@ -188,6 +199,7 @@ gboolean tunnel_configure(HolderTunnel *t, GVariant *body, pid_t peer, GError **
 		t->vpn_pid = (pid_t)vpn_pid;
 	g_clear_pointer(&t->cfg, vpncfg_free);
 	t->cfg = g_steal_pointer(&cfg);
+	t->applied = apply;
 	{
 		g_autofree char *summary = vpncfg_summary(t->cfg);
 		g_message("tunnel configured (%s path): %s", t->mode, summary);
@@ -251,7 +263,9 @@ void tunnel_status(HolderTunnel *t, GVariantDict *d)
 	if (routes)
 		g_variant_dict_insert_value(d, "routes", g_variant_new_strv(
 			(const char *const *)routes->pdata, routes->len));
-	if (t->cfg) {
+	if (t->cfg && !t->applied)
+		g_variant_dict_insert(d, "configured-by", "s", "script");
+	if (t->cfg && t->applied) {
 		g_variant_dict_insert_value(d, "dns", g_variant_new_strv(
 			(const char *const *)t->cfg->dns->pdata, t->cfg->dns->len));
 		if (t->cfg->mtu)
@@ -306,7 +320,7 @@ static void tunnel_on_link_gone(int ifindex, gpointer data)
 	HolderTunnel *t = data;
 
 	if (t->ifindex && ifindex == t->ifindex)
-		tunnel_offline(t, "the device disappeared; name servers removed");
+		tunnel_offline(t, "the device disappeared; name servers and routes removed");
 }
 
 void tunnel_monitor_dispatch(HolderTunnel *t)

@@ -420,7 +420,8 @@ char *vpncfg_resolv_conf(const VpnConfig *cfg, const char *origin)
 			       origin ? origin : "");
 	if (cfg->dns->len == 0)
 		g_string_append(out, "# The VPN pushed no name server, so none is reachable.\n"
-				     "nameserver 127.0.0.1\n");
+				     "nameserver 127.0.0.1\n"
+				     "options attempts:1 timeout:1\n");
 	for (guint i = 0; i < cfg->dns->len; i++)
 		g_string_append_printf(out, "nameserver %s\n", (char *)cfg->dns->pdata[i]);
 	if (cfg->search->len > 0) {

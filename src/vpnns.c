@@ -3,11 +3,13 @@
 #include "commands.h"
 #include "launch.h"
 #include "options.h"
+#include "ovpnhelper.h"
 #include "paths.h"
 #include "util.h"
 
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 static int vpnns_run(const VpnnsOptions *opts)
@@ -44,6 +46,9 @@ int main(int argc, char **argv)
 	g_autoptr(VpnnsOptions) opts = NULL;
 
 	setlocale(LC_ALL, "");
+	/* Internal: the OpenVPN plug-in's helper, exec'd by vpnns-openvpn.so. */
+	if (argc >= 2 && !strcmp(argv[1], "--openvpn-helper"))
+		return ovpnhelper_main(argc - 2, argv + 2);
 	opts = options_parse(argc, argv, &error);
 	if (!opts) {
 		g_printerr("vpnns: %s\nTry 'vpnns --help' for more information.\n", error->message);

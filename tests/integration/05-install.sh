@@ -5,13 +5,24 @@
 . "$(dirname "$0")/../lib/env.sh"
 
 dest=$(mktemp -d /tmp/vpnns-destdir.XXXXXX)
-make -s -C "$TOP" install DESTDIR="$dest" PREFIX=/opt/vpnns >/dev/null
+make -s -C "$TOP" install DESTDIR="$dest" PREFIX=/opt/vpnns >/dev/null 2>&1
 assert_true "binary installed under DESTDIR/PREFIX" test -x "$dest/opt/vpnns/bin/vpnns"
 assert_true "man page installed" test -f "$dest/opt/vpnns/share/man/man1/vpnns.1"
+assert_true "vpnc-script wrapper installed" test -x "$dest/opt/vpnns/libexec/vpnns/vpnc-script"
+assert_eq "openvpn-tun is the wrapper" "vpnc-script" "$(readlink "$dest/opt/vpnns/libexec/vpnns/openvpn-tun")"
+assert_match "the wrapper runs the installed vpnns" "exec /opt/vpnns/bin/vpnns --attach" \
+	"$(cat "$dest/opt/vpnns/libexec/vpnns/vpnc-script")"
+assert_true "OpenVPN plug-in installed" test -f "$dest/opt/vpnns/lib/openvpn/plugins/vpnns-openvpn.so"
+assert_eq "the plug-in exports only OpenVPN's entry points" \
+	"openvpn_plugin_close_v1 openvpn_plugin_func_v3 openvpn_plugin_open_v3" \
+	"$(nm -D --defined-only "$dest/opt/vpnns/lib/openvpn/plugins/vpnns-openvpn.so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ' | sed 's/ $//')"
+assert_no_match "the plug-in links nothing but libc" "glib|libnl|libcap" \
+	"$(ldd "$dest/opt/vpnns/lib/openvpn/plugins/vpnns-openvpn.so")"
 assert_eq "nothing installed outside DESTDIR/PREFIX" "$dest/opt" "$(find "$dest" -mindepth 1 -maxdepth 1)"
 assert_match "the installed binary runs" "^vpnns [0-9]+\.[0-9]+\.[0-9]+$" "$("$dest/opt/vpnns/bin/vpnns" --version)"
 make -s -C "$TOP" uninstall DESTDIR="$dest" PREFIX=/opt/vpnns >/dev/null
 assert_eq "uninstall removes every installed file" "" "$(find "$dest" -type f -o -type l)"
+assert_eq "... and the directories of its own" "" "$(find "$dest" -path '*/libexec/vpnns')"
 rm -rf "$dest"
 
 assert_eq "mandoc finds nothing to warn about in the man pages" "" \

@@ -22,9 +22,9 @@ offline() {  # only lo, and no reachable name server
 }
 attach_pid() { vpnns_user status "$1" | sed -n 's/.*(attach pid \([0-9]*\)).*/\1/p'; }
 host_state() {  # the host's own addresses, routes and resolv.conf (labs' links aside)
-	ip -o addr show | awk '$2 !~ /^vpl-/ {print $2, $3, $4}' | sort
-	ip route show table main | grep -v -e 'dev vpl-' -e '^unreachable'
-	ip -6 route show table main | grep -v -e 'dev vpl-' -e '^unreachable'
+	ip -o addr show | awk '$2 !~ /^vp[lo]-/ {print $2, $3, $4}' | sort
+	ip route show table main | grep -v -e 'dev vp[lo]-' -e '^unreachable'
+	ip -6 route show table main | grep -v -e 'dev vp[lo]-' -e '^unreachable'
 	md5sum < /etc/resolv.conf
 }
 relay_start() {  # relay_start LABEL NAME [attach options...]

@@ -1,0 +1,502 @@
+#!/bin/bash
+# tests/lab/smoke-openvpn.sh - proves that the OpenVPN lab of
+# tests/lab/openvpn-lab.sh works, and records what OpenVPN 2.6 hands its
+# up/route-up/route-pre-down/down scripts (nearly what a plug-in sees) as
+# fixtures for the unit tests of the plug-in's environment parser.
+#
+# Run as root: bash tests/lab/smoke-openvpn.sh   (TAP on stdout, 15-25 s)
+#
+# Three labs in turn:
+#   1. default (dhcp-option DNS/DOMAIN): a root openvpn in a client netns,
+#      configuring its tun itself (no -noexec options), reaches the intranet
+#      over IPv4 and IPv6, the pushed second network and the DNS server; at
+#      the same time a root openvpn in the host netns with ifconfig-noexec,
+#      route-noexec and recording scripts: the host gets a tun device, down
+#      and unconfigured, and no route or address
+#   2. --dns-option: the same recording with OpenVPN 2.6's "dns" options;
+#      then SIGUSR1 without persist-tun (the tun device is recreated)
+#   3. --persist-tun --up-restart: SIGUSR1 keeps the tun device; an ocserv
+#      lab and a second OpenVPN lab come up and go at the same time
+# Each lab is torn down and checked for leftovers.
+#
+# Fixtures (tests/lab/fixtures/) are written when missing, or always with
+# OVLAB_UPDATE_FIXTURES=1:
+#   openvpn-{up,route-up,route-pre-down,down}.env       lab 1
+#   openvpn-dns-{up,route-up,route-pre-down,down}.env   lab 2 (--dns-option)
+# Each is the output of `env` in the script (the first call of that
+# script_type: connect, then exit on SIGTERM), with a twin *.env0 with the
+# output of `env -0`.  openvpn is started with a clean environment (PATH,
+# HOME, USER, LOGNAME), so the rest is OpenVPN's, plus PWD from the script's
+# /bin/sh; a plug-in gets the same variables except script_type (and PWD).
+#
+# Debian packages: those of tests/lab/openvpn-lab.sh (openvpn openssl
+# dnsmasq busybox iproute2 util-linux curl dnsutils).
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../lib/tap.sh"
+. "$HERE/../lib/env.sh"
+. "$HERE/openvpn-lab.sh"
+
+require_root
+for c in openvpn openssl dnsmasq busybox curl dig; do
+	command -v "$c" >/dev/null || tap_skip_all "missing command $c (see the package list in tests/lab/openvpn-lab.sh)"
+done
+[ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun"
+
+FIXTURES=$HERE/fixtures
+ovlab_trap
+
+# --- helpers -------------------------------------------------------------------
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# envval FILE NAME: the value of NAME in an `env` dump
+envval() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n1; }
+
+# envnames FILE: the sorted variable names of an `env -0` dump
+envnames() { tr '\0\n' '\n\1' <"$1" 2>/dev/null | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort; }
+
+# save_fixtures DIR PREFIX: DIR/T.env and DIR/T.env0 (T = up, route-up,
+# route-pre-down, down) become fixtures PREFIX-T.env and PREFIX-T.env0
+save_fixtures() {
+	local t
+	mkdir -p "$FIXTURES"
+	for t in up route-up route-pre-down down; do
+		[ -s "$1/$t.env" ] && [ -s "$1/$t.env0" ] || continue
+		if [ "${OVLAB_UPDATE_FIXTURES:-}" = 1 ] || [ ! -e "$FIXTURES/$2-$t.env" ] ||
+			[ ! -e "$FIXTURES/$2-$t.env0" ]; then
+			cp "$1/$t.env" "$FIXTURES/$2-$t.env" && cp "$1/$t.env0" "$FIXTURES/$2-$t.env0" &&
+				tap_diag "recorded fixtures $2-$t.env and $2-$t.env0"
+		fi
+	done
+}
+
+host_state() {  # what the lab must never change on the host
+	sha256sum /etc/resolv.conf
+	ip -4 route show default
+	ip -6 route show default
+	findmnt -n -o TARGET,FSTYPE /run
+}
+
+# host_routes: the host's routes, without the lab's own link and
+# unreachable routes (other labs may come and go meanwhile)
+host_routes() {
+	{ ip -4 route show; ip -6 route show; } | grep -v '^unreachable ' |
+		grep -Ev '^198\.51\.100\.|^2001:db8:100(:|::)' | sort
+}
+
+# lab_pids: every process the lab knows of (tracked and inside its netns)
+lab_pids() {
+	local f ns
+	for f in "$OVLAB_DIR"/pids/*.pid; do
+		[ -e "$f" ] && cut -d' ' -f1 "$f"
+	done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^vpo-$OVLAB_ID-"); do
+		ip netns pids "$ns"
+	done
+}
+
+none_alive() {
+	local p bad=
+	for p in "$@"; do ovlab_pid_alive "$p" && bad="$bad $p($(cat /proc/$p/comm 2>/dev/null))"; done
+	[ -z "$bad" ] || { echo "still alive:$bad"; return 1; }
+}
+
+redown() { OVLAB_ID=$1 OVLAB_DIR=$2 ovlab_down; }
+
+labs_up() {  # labs_up [ovpn]: is another lab (or OpenVPN lab) up?
+	local f t
+	for f in /tmp/vpl-slot-*; do
+		[ -L "$f" ] || continue
+		t=$(readlink "$f")
+		[ -d "$t" ] || continue
+		[ "${1:-}" = ovpn ] && [ ! -e "$t/ovlab.id" ] && continue
+		return 0
+	done
+	return 1
+}
+
+ifindex_gone() { ! ip -o link show | grep -q "^$1: "; }
+
+# teardown_and_check LABEL [EXTRA-PID...]
+teardown_and_check() {
+	local label=$1 id=$OVLAB_ID dir=$OVLAB_DIR pids t0; shift
+	tap_diag "$label: $(( $(now_ms) - T_LAB )) ms until teardown"
+	pids=$(lab_pids | sort -u)
+	t0=$(now_ms)
+	ovlab_down
+	tap_diag "$label: ovlab_down took $(( $(now_ms) - t0 )) ms"
+	assert_eq "$label: teardown leaves no netns, link, process, dir or slot link" "" "$(ovlab_leftovers "$id")"
+	assert_true "$label: every lab process is gone" none_alive $pids "$@"
+	assert_false "$label: lab dir removed" test -e "$dir"
+	assert_eq "$label: OVLAB_* unset" "" "${OVLAB_ID:-}${OVLAB_DIR:-}${OVLAB_NETNS:-}"
+	assert_true "$label: ovlab_down again (same id and dir) is harmless" redown "$id" "$dir"
+	assert_eq "$label: and still leaves nothing" "" "$(ovlab_leftovers "$id")"
+	assert_eq "$label: host resolv.conf, default routes and /run untouched" "$HOST_STATE" "$(host_state)"
+	if ! labs_up ovpn; then
+		assert_eq "$label: no OpenVPN-lab-only route left on the host (no other OpenVPN lab up)" "" \
+			"$( { ip route show; ip -6 route show; } | grep -E '198\.18\.(1|9)\.0/24|2001:db8:3::/64')"
+	fi
+	if ! labs_up; then
+		assert_eq "$label: no lab route left on the host (no other lab up)" "" \
+			"$( { ip route show; ip -6 route show; } | grep -E '203\.0\.113\.|198\.18\.|198\.51\.100\.|2001:db8:(203|3|2|100)(:|::)')"
+	else
+		tap_diag "$label: another lab is up, so the shared ranges stay"
+	fi
+}
+
+# The recording script for up/route-up/route-pre-down/down: the first call
+# of each script_type dumps its environment (env and env -0), argv and the
+# device's state; every call appends "script_type script_context signal
+# dev" to the events file.
+write_record_script() {  # write_record_script PATH OUTDIR
+	cat >"$1" <<-EOF
+	#!/bin/sh
+	out=$2
+	t=\${script_type:-none}
+	echo "\$t \${script_context:-} \${signal:-} \${dev:-}" >>"\$out/events"
+	if [ ! -e "\$out/\$t.env" ]; then
+		env -0 >"\$out/\$t.env0"
+		printf '%s\n' "\$@" >"\$out/\$t.argv"
+		{ ip -o link show dev "\$dev"; ip -o addr show dev "\$dev"; ip route show dev "\$dev"; } >"\$out/\$t.dev" 2>&1
+		env >"\$out/\$t.env.tmp" && mv "\$out/\$t.env.tmp" "\$out/\$t.env"
+	fi
+	exit 0
+	EOF
+	chmod 0755 "$1"
+}
+
+# start_recorder NAME [LINE...]: a root openvpn in the host netns with
+# ifconfig-noexec, route-noexec and the recording script for all four hooks,
+# writing to $OVLAB_DIR/NAME (or $REC_DIR)
+start_recorder() {
+	local name=$1 out=${REC_DIR:-$OVLAB_DIR/$1}; shift
+	mkdir -p "$out"
+	write_record_script "$OVLAB_DIR/$name.sh" "$out"
+	ovlab_client_config "$OVLAB_DIR/$name.ovpn" "script-security 2" \
+		"up $OVLAB_DIR/$name.sh" "route-up $OVLAB_DIR/$name.sh" \
+		"route-pre-down $OVLAB_DIR/$name.sh" "down $OVLAB_DIR/$name.sh" "$@"
+	ovlab_openvpn_bg "$name" "$OVLAB_DIR/$name.ovpn"
+}
+
+dump_logs() {
+	local f
+	for f in "$(ovlab_log "$1")" "$OVLAB_SERVER_LOG"; do
+		tap_diag "--- $f"
+		tail -n 30 "$f" 2>&1 | sed "s/^/#   /" >&2
+	done
+}
+
+# await_init NAME [N]: wait for the N-th "Initialization Sequence Completed"
+await_init() {
+	local t0
+	t0=$(now_ms)
+	assert_true "openvpn $1 connects (Initialization Sequence Completed${2:+ #$2})" \
+		ovlab_wait_log "$1" 'Initialization Sequence Completed' 20 "${2:-1}"
+	if [ "$(ovlab_log_count "$1" 'Initialization Sequence Completed')" -lt "${2:-1}" ]; then
+		dump_logs "$1"
+	else
+		tap_diag "$1: connected in $(( $(now_ms) - t0 )) ms"
+	fi
+}
+
+# events NAME|DIR: the recorded script calls, "type context signal,..."
+events() {
+	local d=$1
+	case $d in /*) ;; *) d=$OVLAB_DIR/$d ;; esac
+	cut -d' ' -f1-3 "$d/events" 2>/dev/null | sed 's/ *$//' | paste -sd, -
+}
+
+ifindex_of() { ip -o link show dev "$1" 2>/dev/null | cut -d: -f1; }
+
+HOST_STATE=$(host_state)
+T_START=$(now_ms)
+
+# =============================================================================
+# 1. default: dhcp-option DNS / DOMAIN
+# =============================================================================
+t0=$(now_ms)
+T_LAB=$t0
+ovlab_up; assert_eq "lab 1 (default) comes up" 0 "$?"
+[ -n "${OVLAB_DIR:-}" ] && [ -d "$OVLAB_DIR" ] || tap_done
+tap_diag "lab $OVLAB_ID up in $(( $(now_ms) - t0 )) ms, slot $OVLAB_SLOT: host $OVLAB_HOST4, server $OVLAB_REMOTE"
+if [ "$OVLAB_SLOT" = 0 ]; then
+	assert_eq "OVLAB_REMOTE (slot 0)" "198.51.100.2 1194" "$OVLAB_REMOTE"
+else
+	assert_match "OVLAB_REMOTE (slot $OVLAB_SLOT)" '^198\.51\.100\.[0-9]+ 1194$' "$OVLAB_REMOTE"
+fi
+assert_eq "the slot link points to the lab dir" "$OVLAB_DIR" "$(readlink "/tmp/vpl-slot-$OVLAB_SLOT")"
+assert_match "the host side of the lab link" "inet $OVLAB_HOST4/" "$(ip -4 addr show dev "$OVLAB_HOST_IF")"
+assert_match "the server listens on udp $OVLAB_SERVER_IP4:1194" "$OVLAB_SERVER_IP4:1194 " \
+	"$(ovlab_server_exec ss -Hnlu)"
+assert_eq "the server netns does not forward IPv4" 0 "$(ovlab_server_exec cat /proc/sys/net/ipv4/ip_forward)"
+sconf=$(cat "$OVLAB_SERVER_CONF")
+for l in 'push "route 198.18.9.0 255.255.255.0"' 'push "route 203.0.113.0 255.255.255.0"' \
+	'push "route-ipv6 2001:db8:203::/64"' 'push "dhcp-option DNS 203.0.113.53"' \
+	'push "dhcp-option DOMAIN vpnns.test"' 'topology subnet' 'server 198.18.1.0 255.255.255.0' \
+	'server-ipv6 2001:db8:3::/64' 'disable-dco' 'duplicate-cn'; do
+	assert_true "server config: $l" grep -qxF "$l" "$OVLAB_SERVER_CONF"
+done
+assert_eq "intranet page in the server netns" "$OVLAB_PAGE" \
+	"$(ovlab_server_exec curl -fsS --max-time 2 "$OVLAB_URL4")"
+assert_eq "second-network page in the server netns" "$OVLAB_PAGE9" \
+	"$(ovlab_server_exec curl -fsS --max-time 2 "$OVLAB_URL9")"
+assert_eq "no session yet" 0 "$(ovlab_sessions)"
+# (ip route get only asks the kernel; it sends nothing)
+for a in "$OVLAB_HTTP4" "$OVLAB_HTTP9" 198.18.1.5; do
+	assert_false "the host has no route to $a (unreachable while a lab is up)" ip route get "$a"
+done
+for a in "$OVLAB_HTTP6" 2001:db8:3::1000; do
+	assert_false "the host has no route to $a" ip -6 route get "$a"
+done
+
+C1=$(ovlab_client_ns c1)
+assert_false "client netns cannot reach the intranet before the VPN" \
+	ip netns exec "$C1" curl -fsS --max-time 2 -o /dev/null "$OVLAB_URL4"
+
+# -- a root openvpn in a client netns, configuring its tun itself -------------
+ovlab_client_config --exec "$OVLAB_DIR/k1.ovpn"
+assert_false "--exec config has no ifconfig-noexec / route-noexec" \
+	grep -Eq '^(ifconfig|route)-noexec' "$OVLAB_DIR/k1.ovpn"
+assert_false "a config without ifconfig-noexec/route-noexec is refused in the host netns" \
+	ovlab_openvpn_bg bad "$OVLAB_DIR/k1.ovpn"
+OVLAB_OVPN_WRAP="ovlab_client_sandbox c1" ovlab_openvpn_bg k1 "$OVLAB_DIR/k1.ovpn"
+K1=$OVLAB_OVPN_PID K1_JOB=$OVLAB_OVPN_JOB
+await_init k1
+assert_eq "k1 runs in the client netns" "$C1" "$(ip netns identify "$K1")"
+assert_eq "k1's tun device" tun0 "$(ovlab_tun_dev k1)"
+assert_match "openvpn configured tun0 in the client netns (pool address)" \
+	'inet 198\.18\.1\.[0-9]+/24 ' "$(ip -n "$C1" -4 addr show dev tun0)"
+assert_match "... and its IPv6 pool address" 'inet6 2001:db8:3::[0-9a-f]+/64 ' \
+	"$(ip -n "$C1" -6 addr show dev tun0)"
+assert_match "pushed route 198.18.9.0/24 in the client netns" '^198\.18\.9\.0/24 via 198\.18\.1\.1 dev tun0' \
+	"$(ip -n "$C1" -4 route show 198.18.9.0/24)"
+assert_match "pushed route 203.0.113.0/24 in the client netns" '^203\.0\.113\.0/24 via 198\.18\.1\.1 dev tun0' \
+	"$(ip -n "$C1" -4 route show 203.0.113.0/24)"
+assert_match "pushed route 2001:db8:203::/64 in the client netns" '^2001:db8:203::/64 .*dev tun0' \
+	"$(ip -n "$C1" -6 route show 2001:db8:203::/64)"
+assert_eq "no default route in the client netns" "" "$(ip -n "$C1" route show default)"
+assert_eq "curl reaches the intranet page over IPv4" "$OVLAB_PAGE" \
+	"$(ip netns exec "$C1" curl -fsS --max-time 5 "$OVLAB_URL4")"
+assert_eq "curl reaches the second network (pushed route 198.18.9.0/24)" "$OVLAB_PAGE9" \
+	"$(ip netns exec "$C1" curl -fsS --max-time 5 "$OVLAB_URL9")"
+assert_eq "curl reaches the intranet page over IPv6" "$OVLAB_PAGE" \
+	"$(ip netns exec "$C1" curl -fsS --max-time 5 "$OVLAB_URL6")"
+assert_eq "2 MiB file over IPv4 arrives intact" "$OVLAB_BIG_SHA256" \
+	"$(ip netns exec "$C1" curl -fsS --max-time 10 "http://$OVLAB_HTTP4$OVLAB_BIG_PATH" | sha256sum | cut -d' ' -f1)"
+assert_eq "dig @$OVLAB_DNS $OVLAB_NAME A" "$OVLAB_HTTP4" \
+	"$(ip netns exec "$C1" dig +short +time=2 +tries=1 "@$OVLAB_DNS" "$OVLAB_NAME" A)"
+assert_eq "dig @$OVLAB_DNS $OVLAB_NAME AAAA" "$OVLAB_HTTP6" \
+	"$(ip netns exec "$C1" dig +short +time=2 +tries=1 "@$OVLAB_DNS" "$OVLAB_NAME" AAAA)"
+assert_eq "dig @$OVLAB_DNS $OVLAB_NAME9 A" "$OVLAB_HTTP9" \
+	"$(ip netns exec "$C1" dig +short +time=2 +tries=1 "@$OVLAB_DNS" "$OVLAB_NAME9" A)"
+assert_no_match "nothing wrote the client's private resolv.conf" '^nameserver' \
+	"$(cat "$OVLAB_DIR/c1.resolv.conf")"
+assert_true "the server has one session" ovlab_wait_sessions 1 5
+
+# -- a root openvpn in the host netns, -noexec, recording its scripts --------
+ROUTES0=$(host_routes)
+ADDRS0=$(ip -o addr show | grep -E ' 198\.18\.| 2001:db8:3:')
+t0=$(now_ms)
+start_recorder f1
+F1=$OVLAB_OVPN_PID
+assert_match "ovlab_openvpn_bg sets OVLAB_OVPN_PID" '^[0-9]+$' "$F1"
+assert_eq "f1 runs in the host netns" "$(readlink /proc/self/ns/net)" "$(readlink "/proc/$F1/ns/net")"
+await_init f1
+f1=$OVLAB_DIR/f1
+F1DEV=$(ovlab_tun_dev f1)
+F1IDX=$(ifindex_of "$F1DEV")
+tap_diag "f1: tun device $F1DEV (ifindex $F1IDX) in the host netns"
+assert_match "f1 opened a tun device in the host netns" '^[0-9]+$' "$F1IDX"
+assert_match "... which is down (ifconfig-noexec)" 'state DOWN' "$(ip -o link show dev "$F1DEV")"
+assert_eq "... and has no address" "" "$(ip -o addr show dev "$F1DEV")"
+assert_eq "... and no route" "" "$( { ip -4 route show dev "$F1DEV"; ip -6 route show dev "$F1DEV"; } 2>&1)"
+assert_eq "the host's routes are unchanged (route-noexec)" "$ROUTES0" "$(host_routes)"
+assert_eq "the host got no VPN address" "$ADDRS0" "$(ip -o addr show | grep -E ' 198\.18\.| 2001:db8:3:')"
+assert_true "two sessions of the same certificate at once (duplicate-cn)" ovlab_wait_sessions 2 5
+assert_eq "scripts so far" "up init,route-up init" "$(events f1)"
+assert_match "the device is down and unconfigured when up runs" 'state DOWN' "$(cat "$f1/up.dev" 2>/dev/null)"
+assert_no_match "... without an address" ' inet6? ' "$(cat "$f1/up.dev" 2>/dev/null)"
+assert_eq "up argv: dev tun_mtu 0 ifconfig_local ifconfig_netmask init" \
+	"$F1DEV 1500 0 $(envval "$f1/up.env" ifconfig_local) 255.255.255.0 init" \
+	"$(tr '\n' ' ' <"$f1/up.argv" 2>/dev/null | sed 's/ $//')"
+tap_diag "up argv: $(tr '\n' ' ' <"$f1/up.argv" 2>/dev/null)" \
+	"route-up argv: $(tr '\n' ' ' <"$f1/route-up.argv" 2>/dev/null)"
+for t in up route-up; do
+	e=$f1/$t.env
+	assert_eq "$t: script_type" "$t" "$(envval "$e" script_type)"
+	assert_eq "$t: script_context" init "$(envval "$e" script_context)"
+	assert_eq "$t: dev" "$F1DEV" "$(envval "$e" dev)"
+	assert_eq "$t: dev_type" tun "$(envval "$e" dev_type)"
+	assert_eq "$t: tun_mtu" 1500 "$(envval "$e" tun_mtu)"
+	assert_match "$t: ifconfig_local in $OVLAB_POOL4" '^198\.18\.1\.[0-9]+$' "$(envval "$e" ifconfig_local)"
+	assert_eq "$t: ifconfig_netmask (topology subnet)" 255.255.255.0 "$(envval "$e" ifconfig_netmask)"
+	assert_eq "$t: no ifconfig_remote (topology subnet)" "" "$(envval "$e" ifconfig_remote)"
+	assert_match "$t: ifconfig_ipv6_local in $OVLAB_POOL6" '^2001:db8:3::[0-9a-f]+$' "$(envval "$e" ifconfig_ipv6_local)"
+	assert_eq "$t: ifconfig_ipv6_netbits" 64 "$(envval "$e" ifconfig_ipv6_netbits)"
+	assert_eq "$t: ifconfig_ipv6_remote" "$OVLAB_GW6" "$(envval "$e" ifconfig_ipv6_remote)"
+	assert_eq "$t: route_vpn_gateway" "$OVLAB_GW4" "$(envval "$e" route_vpn_gateway)"
+	assert_eq "$t: route_network_1 (push order)" 198.18.9.0 "$(envval "$e" route_network_1)"
+	assert_eq "$t: route_netmask_1" 255.255.255.0 "$(envval "$e" route_netmask_1)"
+	assert_eq "$t: route_gateway_1" "$OVLAB_GW4" "$(envval "$e" route_gateway_1)"
+	assert_eq "$t: route_network_2" 203.0.113.0 "$(envval "$e" route_network_2)"
+	assert_eq "$t: route_ipv6_network_1" 2001:db8:203::/64 "$(envval "$e" route_ipv6_network_1)"
+	assert_eq "$t: route_ipv6_gateway_1" "$OVLAB_GW6" "$(envval "$e" route_ipv6_gateway_1)"
+	assert_eq "$t: foreign_option_1" "dhcp-option DNS $OVLAB_DNS" "$(envval "$e" foreign_option_1)"
+	assert_eq "$t: foreign_option_2" "dhcp-option DOMAIN $OVLAB_DOMAIN" "$(envval "$e" foreign_option_2)"
+	assert_eq "$t: no foreign_option_3" "" "$(envval "$e" foreign_option_3)"
+	assert_eq "$t: no redirect_gateway (route-noexec)" "" "$(envval "$e" redirect_gateway)"
+	assert_eq "$t: trusted_ip" "$OVLAB_SERVER_IP4" "$(envval "$e" trusted_ip)"
+	assert_eq "$t: daemon_pid" "$F1" "$(envval "$e" daemon_pid)"
+	assert_eq "$t: config" "$OVLAB_DIR/f1.ovpn" "$(envval "$e" config)"
+	assert_eq "$t: common_name of the server" "$OVLAB_SERVER_CN" "$(envval "$e" common_name)"
+done
+assert_eq "up and route-up see the same variable names, but for script_type" \
+	"$(envnames "$f1/up.env0")" "$(envnames "$f1/route-up.env0")"
+
+t0=$(now_ms)
+assert_true "SIGTERM stops f1" ovlab_openvpn_stop f1 TERM 10
+tap_diag "f1 stopped in $(( $(now_ms) - t0 )) ms"
+assert_eq "scripts on SIGTERM" "up init,route-up init,route-pre-down init SIGTERM,down init SIGTERM" "$(events f1)"
+assert_match "route-pre-down: the device still exists" "^$F1IDX: " "$(cat "$f1/route-pre-down.dev" 2>/dev/null)"
+assert_match "down: the device is already gone" 'does not exist' "$(cat "$f1/down.dev" 2>/dev/null)"
+assert_true "f1's tun device is gone from the host" ifindex_gone "$F1IDX"
+for t in route-pre-down down; do
+	e=$f1/$t.env
+	assert_eq "$t: script_type" "$t" "$(envval "$e" script_type)"
+	assert_eq "$t: signal" SIGTERM "$(envval "$e" signal)"
+	assert_eq "$t: route_network_2" 203.0.113.0 "$(envval "$e" route_network_2)"
+	assert_eq "$t: foreign_option_1" "dhcp-option DNS $OVLAB_DNS" "$(envval "$e" foreign_option_1)"
+done
+tap_diag "variables in route-pre-down but not in up: $(comm -13 <(envnames "$f1/up.env0") <(envnames "$f1/route-pre-down.env0") | tr '\n' ' ')"
+tap_diag "variables in up but not in route-pre-down: $(comm -23 <(envnames "$f1/up.env0") <(envnames "$f1/route-pre-down.env0") | tr '\n' ' ')"
+save_fixtures "$f1" openvpn
+
+assert_true "SIGTERM stops k1" ovlab_openvpn_stop k1 TERM 10
+wait "$K1_JOB"
+assert_eq "k1 exit status after SIGTERM" 0 "$?"
+assert_false "tun0 is gone from the client netns" ip -n "$C1" link show dev tun0
+teardown_and_check "lab 1" "$K1" "$F1"
+
+# =============================================================================
+# 2. --dns-option, then SIGUSR1 without persist-tun
+# =============================================================================
+t0=$(now_ms)
+T_LAB=$t0
+ovlab_up --dns-option; assert_eq "lab 2 (--dns-option) comes up" 0 "$?"
+[ -n "${OVLAB_DIR:-}" ] && [ -d "$OVLAB_DIR" ] || tap_done
+tap_diag "lab $OVLAB_ID up in $(( $(now_ms) - t0 )) ms, slot $OVLAB_SLOT"
+assert_true "server config: push \"dns server 1 address 203.0.113.53\"" \
+	grep -qxF 'push "dns server 1 address 203.0.113.53"' "$OVLAB_SERVER_CONF"
+assert_true "server config: push \"dns search-domains vpnns.test\"" \
+	grep -qxF 'push "dns search-domains vpnns.test"' "$OVLAB_SERVER_CONF"
+assert_false "server config: no dhcp-option" grep -q dhcp-option "$OVLAB_SERVER_CONF"
+start_recorder f2
+F2=$OVLAB_OVPN_PID
+await_init f2
+assert_true "SIGTERM stops f2" ovlab_openvpn_stop f2 TERM 10
+f2=$OVLAB_DIR/f2
+assert_eq "scripts" "up init,route-up init,route-pre-down init SIGTERM,down init SIGTERM" "$(events f2)"
+for t in up route-up route-pre-down down; do
+	e=$f2/$t.env
+	assert_eq "dns $t: dns_server_1_address_1" "$OVLAB_DNS" "$(envval "$e" dns_server_1_address_1)"
+	assert_eq "dns $t: dns_search_domain_1" "$OVLAB_DOMAIN" "$(envval "$e" dns_search_domain_1)"
+	assert_eq "dns $t: route_network_1" 198.18.9.0 "$(envval "$e" route_network_1)"
+done
+tap_diag "dns up: foreign_option_*: $(grep '^foreign_option_' "$f2/up.env" | tr '\n' ' ')"
+tap_diag "dns up: dns_*: $(grep '^dns_' "$f2/up.env" | tr '\n' ' ')"
+tap_diag "variables with --dns-option but not with dhcp-option: $(comm -13 <(envnames "$FIXTURES/openvpn-up.env0") <(envnames "$f2/up.env0") | tr '\n' ' ')"
+tap_diag "variables with dhcp-option but not with --dns-option: $(comm -23 <(envnames "$FIXTURES/openvpn-up.env0") <(envnames "$f2/up.env0") | tr '\n' ' ')"
+save_fixtures "$f2" openvpn-dns
+
+# SIGUSR1 without persist-tun: the tun device is closed and a new one opened
+r2=$(mktemp -d /tmp/ovsmoke.XXXXXX)   # outlives the lab dir, for the last check
+REC_DIR=$r2 start_recorder r2
+R2=$OVLAB_OVPN_PID
+await_init r2
+R2IDX=$(ifindex_of "$(ovlab_tun_dev r2)")
+t0=$(now_ms)
+assert_true "ovlab_signal r2 USR1" ovlab_signal r2 USR1
+await_init r2 2
+tap_diag "r2: SIGUSR1 to Initialization Sequence Completed: $(( $(now_ms) - t0 )) ms"
+assert_eq "r2 is the same process" "$R2" "$(ovlab_openvpn_pid r2)"
+assert_eq "SIGUSR1 without persist-tun: scripts" \
+	"up init,route-up init,route-pre-down init SIGUSR1,down init SIGUSR1,up restart,route-up restart" "$(events "$r2")"
+R2IDX2=$(ifindex_of "$(ovlab_tun_dev r2)")
+assert_ne "... and a new tun device (ifindex $R2IDX -> $R2IDX2)" "$R2IDX" "$R2IDX2"
+assert_true "... the old one is gone" ifindex_gone "$R2IDX"
+# r2 stays up: ovlab_down stops it
+teardown_and_check "lab 2" "$F2" "$R2"
+assert_true "lab 2: r2's tun device is gone" ifindex_gone "$R2IDX2"
+assert_eq "lab 2: ovlab_down ran r2's route-pre-down and down (SIGTERM)" \
+	"route-pre-down restart SIGTERM,down restart SIGTERM" \
+	"$(tail -n2 "$r2/events" 2>/dev/null | cut -d' ' -f1-3 | sed 's/ *$//' | paste -sd, -)"
+rm -rf "$r2"
+
+# =============================================================================
+# 3. --persist-tun --up-restart; other labs at the same time
+# =============================================================================
+t0=$(now_ms)
+T_LAB=$t0
+ovlab_up --persist-tun --up-restart; assert_eq "lab 3 (--persist-tun --up-restart) comes up" 0 "$?"
+[ -n "${OVLAB_DIR:-}" ] && [ -d "$OVLAB_DIR" ] || tap_done
+tap_diag "lab $OVLAB_ID up in $(( $(now_ms) - t0 )) ms, slot $OVLAB_SLOT"
+start_recorder p3
+P3=$OVLAB_OVPN_PID
+p3=$OVLAB_DIR/p3
+assert_true "client config has persist-tun" grep -qx persist-tun "$OVLAB_DIR/p3.ovpn"
+assert_true "client config has up-restart" grep -qx up-restart "$OVLAB_DIR/p3.ovpn"
+await_init p3
+P3IDX=$(ifindex_of "$(ovlab_tun_dev p3)")
+t0=$(now_ms)
+ovlab_signal p3 SIGUSR1
+await_init p3 2
+tap_diag "p3: SIGUSR1 to Initialization Sequence Completed: $(( $(now_ms) - t0 )) ms"
+tap_diag "p3 (persist-tun, up-restart) scripts: $(cut -d' ' -f1-3 "$p3/events" | paste -sd, -)"
+assert_eq "SIGUSR1 with persist-tun --up-restart: scripts" \
+	"up init,route-up init,down restart SIGUSR1,up restart,route-up restart" "$(events p3)"
+assert_eq "... the same tun device" "$P3IDX" "$(ifindex_of "$(ovlab_tun_dev p3)")"
+
+second_ovlab_ok() (
+	# an OpenVPN lab of its own in this subshell, next to lab 3
+	unset $(compgen -v OVLAB_)
+	ovlab_trap
+	ovlab_up >/dev/null || exit 1
+	echo "second lab $OVLAB_ID in slot $OVLAB_SLOT, server $OVLAB_REMOTE"
+	[ "$OVLAB_SLOT" != "$1" ] || exit 2
+	ovlab_client_config "$OVLAB_DIR/s.ovpn"
+	ovlab_openvpn_bg s "$OVLAB_DIR/s.ovpn" || exit 3
+	ovlab_wait_log s 'Initialization Sequence Completed' 20 || { cat "$(ovlab_log s)"; exit 4; }
+	id=$OVLAB_ID
+	ovlab_down
+	[ -z "$(ovlab_leftovers "$id")" ] || exit 5
+)
+assert_true "a second OpenVPN lab can be up at the same time (own slot; a client connects)" \
+	second_ovlab_ok "$OVLAB_SLOT"
+assert_true "lab 3 keeps its OpenVPN-only unreachable routes" \
+	sh -c "ip route show | grep -q '^unreachable 198.18.1.0/24' && ip route show | grep -q '^unreachable 198.18.9.0/24'"
+
+ocserv_lab_ok() (
+	# an ocserv lab in this subshell, next to lab 3
+	. "$HERE/ocserv-lab.sh"
+	unset $(compgen -v OCLAB_ | grep -vx OCLAB_VPNC_SCRIPT)
+	oclab_trap
+	oclab_up >/dev/null || exit 1
+	echo "ocserv lab $OCLAB_ID in slot $OCLAB_SLOT"
+	[ "$OCLAB_SLOT" != "$1" ] || exit 2
+	id=$OCLAB_ID
+	oclab_down
+	[ -z "$(oclab_leftovers "$id")" ] || exit 3
+)
+if command -v ocserv >/dev/null && command -v certtool >/dev/null && [ -r "$HERE/ocserv-lab.sh" ]; then
+	assert_true "an ocserv lab can be up at the same time (own slot)" ocserv_lab_ok "$OVLAB_SLOT"
+	assert_true "lab 3 keeps the host's unreachable routes after the ocserv lab went" \
+		sh -c "ip route show | grep -q '^unreachable 203.0.113.0/24' && ip route show | grep -q '^unreachable 198.18.1.0/24' && ip -6 route show | grep -q '^unreachable 2001:db8:3::/64'"
+else
+	tap_ok "an ocserv lab can be up at the same time # SKIP no ocserv"
+fi
+assert_true "p3 is still connected after the other labs went" ovlab_wait_sessions 1 3
+teardown_and_check "lab 3" "$P3"
+
+tap_diag "all three labs took $(( $(now_ms) - T_START )) ms"
+tap_done
