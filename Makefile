@@ -80,7 +80,9 @@ tests/unit/test-%: tests/unit/test-%.c src/libvpnns.a $(HEADERS) Makefile
 
 check: check-unit check-integration
 
-check-unit: $(UNIT_BINS)
+tests/unit/test-plugin: LDFLAGS += -ldl
+
+check-unit: all $(UNIT_BINS)
 	@tests/run-tap.sh $(UNIT_BINS)
 
 # The integration tests create a test user and namespaces: they run as

@@ -61,8 +61,64 @@ static gboolean ovpnenv_parse_ip6(GHashTable *env, VpnConfig *cfg, GError **erro
 	return TRUE;
 }
 
+/* How many of PREFIX1, PREFIX2, ... exist without a gap. */
+static guint64 ovpnenv_run_length(GHashTable *env, const char *prefix)
+{
+	guint64 n = 0;
+
+	for (;;) {
+		g_autofree char *key = g_strdup_printf("%s%" G_GUINT64_FORMAT, prefix, n + 1);
+
+		if (n >= VPNCFG_MAX_ROUTES || !g_hash_table_contains(env, key))
+			return n;
+		n++;
+	}
+}
+
+/* OpenVPN numbers routes 1, 2, ... without gaps; an index beyond the run
+ * (route_network_99999999) is not from OpenVPN, and is refused. */
+static gboolean ovpnenv_check_route_indices(GHashTable *env, GError **error)
+{
+	static const struct { const char *prefix; gboolean v6; } kinds[] = {
+		{ "route_network_", FALSE }, { "route_netmask_", FALSE }, { "route_gateway_", FALSE },
+		{ "route_ipv6_network_", TRUE }, { "route_ipv6_gateway_", TRUE },
+	};
+	guint64 run4 = ovpnenv_run_length(env, "route_network_");
+	guint64 run6 = ovpnenv_run_length(env, "route_ipv6_network_");
+	GHashTableIter iter;
+	gpointer k;
+
+	g_hash_table_iter_init(&iter, env);
+	while (g_hash_table_iter_next(&iter, &k, NULL)) {
+		for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+			const char *key = k;
+			guint64 n;
+
+			if (!g_str_has_prefix(key, kinds[i].prefix))
+				continue;
+			if (!vpncfg_parse_uint(key, key + strlen(kinds[i].prefix), 1, VPNCFG_MAX_ROUTES, &n,
+					       NULL)) {
+				g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
+					    "%.60s: route index out of range (1 to %d)", key, VPNCFG_MAX_ROUTES);
+				return FALSE;
+			}
+			if (n > (kinds[i].v6 ? run6 : run4)) {
+				g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
+					    "%.60s is out of sequence: %s%" G_GUINT64_FORMAT " is missing", key,
+					    kinds[i].v6 ? "route_ipv6_network_" : "route_network_",
+					    (kinds[i].v6 ? run6 : run4) + 1);
+				return FALSE;
+			}
+			break;
+		}
+	}
+	return TRUE;
+}
+
 static gboolean ovpnenv_parse_routes(GHashTable *env, VpnConfig *cfg, GError **error)
 {
+	if (!ovpnenv_check_route_indices(env, error))
+		return FALSE;
 	for (int i = 1; i <= VPNCFG_MAX_ROUTES; i++) {
 		g_autofree char *nk = g_strdup_printf("route_network_%d", i);
 		g_autofree char *mk = g_strdup_printf("route_netmask_%d", i);

@@ -56,18 +56,27 @@ envval() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n1; }
 # envnames FILE: the sorted variable names of an `env -0` dump
 envnames() { tr '\0\n' '\n\1' <"$1" 2>/dev/null | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort; }
 
-# save_fixtures DIR PREFIX: DIR/T.env and DIR/T.env0 (T = up, route-up,
-# route-pre-down, down) become fixtures PREFIX-T.env and PREFIX-T.env0
+# save_fixture SRC NAME: SRC.env and SRC.env0 (from the recording script)
+# become fixtures NAME.env and NAME.env0
+save_fixture() {
+	mkdir -p "$FIXTURES"
+	if [ ! -s "$1.env" ] || [ ! -s "$1.env0" ]; then
+		tap_fail "fixture $2: no $1.env/.env0 recorded"
+		return
+	fi
+	if [ "${OVLAB_UPDATE_FIXTURES:-}" = 1 ] || [ ! -e "$FIXTURES/$2.env" ] ||
+		[ ! -e "$FIXTURES/$2.env0" ]; then
+		cp "$1.env" "$FIXTURES/$2.env" && cp "$1.env0" "$FIXTURES/$2.env0" &&
+			tap_diag "recorded fixtures $2.env and $2.env0"
+	fi
+}
+
+# save_fixtures DIR PREFIX: DIR/T.init.env{,0} (T = up, route-up,
+# route-pre-down, down) become fixtures PREFIX-T.env{,0}
 save_fixtures() {
 	local t
-	mkdir -p "$FIXTURES"
 	for t in up route-up route-pre-down down; do
-		[ -s "$1/$t.env" ] && [ -s "$1/$t.env0" ] || continue
-		if [ "${OVLAB_UPDATE_FIXTURES:-}" = 1 ] || [ ! -e "$FIXTURES/$2-$t.env" ] ||
-			[ ! -e "$FIXTURES/$2-$t.env0" ]; then
-			cp "$1/$t.env" "$FIXTURES/$2-$t.env" && cp "$1/$t.env0" "$FIXTURES/$2-$t.env0" &&
-				tap_diag "recorded fixtures $2-$t.env and $2-$t.env0"
-		fi
+		save_fixture "$1/$t.init" "$2-$t"
 	done
 }
 
@@ -146,15 +155,15 @@ teardown_and_check() {
 }
 
 # The recording script for up/route-up/route-pre-down/down: the first call
-# of each script_type dumps its environment (env and env -0), argv and the
-# device's state; every call appends "script_type script_context signal
-# dev" to the events file.
+# of each script_type and script_context dumps its environment (T.C.env and
+# T.C.env0), argv (T.C.argv) and the device's state (T.C.dev); every call
+# appends "script_type script_context signal dev" to the events file.
 write_record_script() {  # write_record_script PATH OUTDIR
 	cat >"$1" <<-EOF
 	#!/bin/sh
 	out=$2
-	t=\${script_type:-none}
-	echo "\$t \${script_context:-} \${signal:-} \${dev:-}" >>"\$out/events"
+	t=\${script_type:-none}.\${script_context:-none}
+	echo "\${script_type:-} \${script_context:-} \${signal:-} \${dev:-}" >>"\$out/events"
 	if [ ! -e "\$out/\$t.env" ]; then
 		env -0 >"\$out/\$t.env0"
 		printf '%s\n' "\$@" >"\$out/\$t.argv"
@@ -166,14 +175,16 @@ write_record_script() {  # write_record_script PATH OUTDIR
 	chmod 0755 "$1"
 }
 
-# start_recorder NAME [LINE...]: a root openvpn in the host netns with
-# ifconfig-noexec, route-noexec and the recording script for all four hooks,
-# writing to $OVLAB_DIR/NAME (or $REC_DIR)
+# start_recorder [--dynamic] NAME [LINE...]: a root openvpn in the host
+# netns with ifconfig-noexec, route-noexec and the recording script for all
+# four hooks, writing to $OVLAB_DIR/NAME (or $REC_DIR)
 start_recorder() {
+	local dyn=
+	[ "$1" = --dynamic ] && { dyn=--dynamic; shift; }
 	local name=$1 out=${REC_DIR:-$OVLAB_DIR/$1}; shift
 	mkdir -p "$out"
 	write_record_script "$OVLAB_DIR/$name.sh" "$out"
-	ovlab_client_config "$OVLAB_DIR/$name.ovpn" "script-security 2" \
+	ovlab_client_config $dyn "$OVLAB_DIR/$name.ovpn" "script-security 2" \
 		"up $OVLAB_DIR/$name.sh" "route-up $OVLAB_DIR/$name.sh" \
 		"route-pre-down $OVLAB_DIR/$name.sh" "down $OVLAB_DIR/$name.sh" "$@"
 	ovlab_openvpn_bg "$name" "$OVLAB_DIR/$name.ovpn"
@@ -230,7 +241,6 @@ assert_match "the host side of the lab link" "inet $OVLAB_HOST4/" "$(ip -4 addr 
 assert_match "the server listens on udp $OVLAB_SERVER_IP4:1194" "$OVLAB_SERVER_IP4:1194 " \
 	"$(ovlab_server_exec ss -Hnlu)"
 assert_eq "the server netns does not forward IPv4" 0 "$(ovlab_server_exec cat /proc/sys/net/ipv4/ip_forward)"
-sconf=$(cat "$OVLAB_SERVER_CONF")
 for l in 'push "route 198.18.9.0 255.255.255.0"' 'push "route 203.0.113.0 255.255.255.0"' \
 	'push "route-ipv6 2001:db8:203::/64"' 'push "dhcp-option DNS 203.0.113.53"' \
 	'push "dhcp-option DOMAIN vpnns.test"' 'topology subnet' 'server 198.18.1.0 255.255.255.0' \
@@ -256,6 +266,12 @@ assert_false "client netns cannot reach the intranet before the VPN" \
 
 # -- a root openvpn in a client netns, configuring its tun itself -------------
 ovlab_client_config --exec "$OVLAB_DIR/k1.ovpn"
+K1_IP4=$OVLAB_CONF_IP4 K1_IP6=$OVLAB_CONF_IP6
+assert_eq "the first config's own addresses" "198.18.1.101 2001:db8:3::101" "$K1_IP4 $K1_IP6"
+assert_eq "ovlab_client_addr" "$K1_IP6" "$(ovlab_client_addr "$OVLAB_DIR/k1.ovpn" ipv6)"
+assert_eq "the server pins them (client-config-dir)" \
+	"ifconfig-push $K1_IP4 255.255.255.0,ifconfig-ipv6-push $K1_IP6/64 $OVLAB_GW6" \
+	"$(paste -sd, "$OVLAB_DIR/ccd/$OVLAB_CONF_CN")"
 assert_false "--exec config has no ifconfig-noexec / route-noexec" \
 	grep -Eq '^(ifconfig|route)-noexec' "$OVLAB_DIR/k1.ovpn"
 assert_false "a config without ifconfig-noexec/route-noexec is refused in the host netns" \
@@ -265,10 +281,9 @@ K1=$OVLAB_OVPN_PID K1_JOB=$OVLAB_OVPN_JOB
 await_init k1
 assert_eq "k1 runs in the client netns" "$C1" "$(ip netns identify "$K1")"
 assert_eq "k1's tun device" tun0 "$(ovlab_tun_dev k1)"
-assert_match "openvpn configured tun0 in the client netns (pool address)" \
-	'inet 198\.18\.1\.[0-9]+/24 ' "$(ip -n "$C1" -4 addr show dev tun0)"
-assert_match "... and its IPv6 pool address" 'inet6 2001:db8:3::[0-9a-f]+/64 ' \
-	"$(ip -n "$C1" -6 addr show dev tun0)"
+assert_match "openvpn configured tun0 in the client netns" \
+	"inet ${K1_IP4//./\\.}/24 " "$(ip -n "$C1" -4 addr show dev tun0)"
+assert_match "... and its IPv6 address" "inet6 $K1_IP6/64 " "$(ip -n "$C1" -6 addr show dev tun0)"
 assert_match "pushed route 198.18.9.0/24 in the client netns" '^198\.18\.9\.0/24 via 198\.18\.1\.1 dev tun0' \
 	"$(ip -n "$C1" -4 route show 198.18.9.0/24)"
 assert_match "pushed route 203.0.113.0/24 in the client netns" '^203\.0\.113\.0/24 via 198\.18\.1\.1 dev tun0' \
@@ -297,9 +312,8 @@ assert_true "the server has one session" ovlab_wait_sessions 1 5
 # -- a root openvpn in the host netns, -noexec, recording its scripts --------
 ROUTES0=$(host_routes)
 ADDRS0=$(ip -o addr show | grep -E ' 198\.18\.| 2001:db8:3:')
-t0=$(now_ms)
 start_recorder f1
-F1=$OVLAB_OVPN_PID
+F1=$OVLAB_OVPN_PID F1_IP4=$OVLAB_CONF_IP4 F1_IP6=$OVLAB_CONF_IP6
 assert_match "ovlab_openvpn_bg sets OVLAB_OVPN_PID" '^[0-9]+$' "$F1"
 assert_eq "f1 runs in the host netns" "$(readlink /proc/self/ns/net)" "$(readlink "/proc/$F1/ns/net")"
 await_init f1
@@ -313,63 +327,69 @@ assert_eq "... and has no address" "" "$(ip -o addr show dev "$F1DEV")"
 assert_eq "... and no route" "" "$( { ip -4 route show dev "$F1DEV"; ip -6 route show dev "$F1DEV"; } 2>&1)"
 assert_eq "the host's routes are unchanged (route-noexec)" "$ROUTES0" "$(host_routes)"
 assert_eq "the host got no VPN address" "$ADDRS0" "$(ip -o addr show | grep -E ' 198\.18\.| 2001:db8:3:')"
-assert_true "two sessions of the same certificate at once (duplicate-cn)" ovlab_wait_sessions 2 5
+assert_true "two sessions at once" ovlab_wait_sessions 2 5
 assert_eq "scripts so far" "up init,route-up init" "$(events f1)"
-assert_match "the device is down and unconfigured when up runs" 'state DOWN' "$(cat "$f1/up.dev" 2>/dev/null)"
-assert_no_match "... without an address" ' inet6? ' "$(cat "$f1/up.dev" 2>/dev/null)"
+assert_match "the device is down and unconfigured when up runs" 'state DOWN' "$(cat "$f1/up.init.dev" 2>/dev/null)"
+assert_no_match "... without an address" ' inet6? ' "$(cat "$f1/up.init.dev" 2>/dev/null)"
 assert_eq "up argv: dev tun_mtu 0 ifconfig_local ifconfig_netmask init" \
-	"$F1DEV 1500 0 $(envval "$f1/up.env" ifconfig_local) 255.255.255.0 init" \
-	"$(tr '\n' ' ' <"$f1/up.argv" 2>/dev/null | sed 's/ $//')"
-tap_diag "up argv: $(tr '\n' ' ' <"$f1/up.argv" 2>/dev/null)" \
-	"route-up argv: $(tr '\n' ' ' <"$f1/route-up.argv" 2>/dev/null)"
+	"$F1DEV 1500 0 $F1_IP4 255.255.255.0 init" "$(paste -sd' ' "$f1/up.init.argv" 2>/dev/null)"
+assert_eq "route-up argv: none" "" "$(cat "$f1/route-up.init.argv" 2>/dev/null)"
 for t in up route-up; do
-	e=$f1/$t.env
+	e=$f1/$t.init.env
 	assert_eq "$t: script_type" "$t" "$(envval "$e" script_type)"
 	assert_eq "$t: script_context" init "$(envval "$e" script_context)"
 	assert_eq "$t: dev" "$F1DEV" "$(envval "$e" dev)"
 	assert_eq "$t: dev_type" tun "$(envval "$e" dev_type)"
 	assert_eq "$t: tun_mtu" 1500 "$(envval "$e" tun_mtu)"
-	assert_match "$t: ifconfig_local in $OVLAB_POOL4" '^198\.18\.1\.[0-9]+$' "$(envval "$e" ifconfig_local)"
+	assert_eq "$t: ifconfig_local" "$F1_IP4" "$(envval "$e" ifconfig_local)"
 	assert_eq "$t: ifconfig_netmask (topology subnet)" 255.255.255.0 "$(envval "$e" ifconfig_netmask)"
 	assert_eq "$t: no ifconfig_remote (topology subnet)" "" "$(envval "$e" ifconfig_remote)"
-	assert_match "$t: ifconfig_ipv6_local in $OVLAB_POOL6" '^2001:db8:3::[0-9a-f]+$' "$(envval "$e" ifconfig_ipv6_local)"
+	assert_eq "$t: ifconfig_ipv6_local" "$F1_IP6" "$(envval "$e" ifconfig_ipv6_local)"
 	assert_eq "$t: ifconfig_ipv6_netbits" 64 "$(envval "$e" ifconfig_ipv6_netbits)"
 	assert_eq "$t: ifconfig_ipv6_remote" "$OVLAB_GW6" "$(envval "$e" ifconfig_ipv6_remote)"
 	assert_eq "$t: route_vpn_gateway" "$OVLAB_GW4" "$(envval "$e" route_vpn_gateway)"
-	assert_eq "$t: route_network_1 (push order)" 198.18.9.0 "$(envval "$e" route_network_1)"
+	assert_eq "$t: route_network_1 (push order; there despite route-noexec)" 198.18.9.0 "$(envval "$e" route_network_1)"
 	assert_eq "$t: route_netmask_1" 255.255.255.0 "$(envval "$e" route_netmask_1)"
 	assert_eq "$t: route_gateway_1" "$OVLAB_GW4" "$(envval "$e" route_gateway_1)"
 	assert_eq "$t: route_network_2" 203.0.113.0 "$(envval "$e" route_network_2)"
+	assert_eq "$t: no route_network_3" "" "$(envval "$e" route_network_3)"
 	assert_eq "$t: route_ipv6_network_1" 2001:db8:203::/64 "$(envval "$e" route_ipv6_network_1)"
 	assert_eq "$t: route_ipv6_gateway_1" "$OVLAB_GW6" "$(envval "$e" route_ipv6_gateway_1)"
 	assert_eq "$t: foreign_option_1" "dhcp-option DNS $OVLAB_DNS" "$(envval "$e" foreign_option_1)"
 	assert_eq "$t: foreign_option_2" "dhcp-option DOMAIN $OVLAB_DOMAIN" "$(envval "$e" foreign_option_2)"
 	assert_eq "$t: no foreign_option_3" "" "$(envval "$e" foreign_option_3)"
+	assert_eq "$t: no dns_* variables" "" "$(grep '^dns_' "$e")"
 	assert_eq "$t: no redirect_gateway (route-noexec)" "" "$(envval "$e" redirect_gateway)"
+	assert_eq "$t: no signal" "" "$(envval "$e" signal)"
 	assert_eq "$t: trusted_ip" "$OVLAB_SERVER_IP4" "$(envval "$e" trusted_ip)"
+	assert_eq "$t: trusted_port" "$OVLAB_PORT" "$(envval "$e" trusted_port)"
 	assert_eq "$t: daemon_pid" "$F1" "$(envval "$e" daemon_pid)"
 	assert_eq "$t: config" "$OVLAB_DIR/f1.ovpn" "$(envval "$e" config)"
 	assert_eq "$t: common_name of the server" "$OVLAB_SERVER_CN" "$(envval "$e" common_name)"
+	assert_eq "$t: no PATH (scripts get only OpenVPN's variables)" "" "$(envval "$e" PATH)"
 done
-assert_eq "up and route-up see the same variable names, but for script_type" \
-	"$(envnames "$f1/up.env0")" "$(envnames "$f1/route-up.env0")"
+assert_eq "up and route-up see the same variable names" \
+	"$(envnames "$f1/up.init.env0")" "$(envnames "$f1/route-up.init.env0")"
 
 t0=$(now_ms)
 assert_true "SIGTERM stops f1" ovlab_openvpn_stop f1 TERM 10
 tap_diag "f1 stopped in $(( $(now_ms) - t0 )) ms"
-assert_eq "scripts on SIGTERM" "up init,route-up init,route-pre-down init SIGTERM,down init SIGTERM" "$(events f1)"
-assert_match "route-pre-down: the device still exists" "^$F1IDX: " "$(cat "$f1/route-pre-down.dev" 2>/dev/null)"
-assert_match "down: the device is already gone" 'does not exist' "$(cat "$f1/down.dev" 2>/dev/null)"
+assert_eq "scripts on SIGTERM (signal is lower case)" \
+	"up init,route-up init,route-pre-down init sigterm,down init sigterm" "$(events f1)"
+assert_match "route-pre-down: the device still exists" "^$F1IDX: " "$(cat "$f1/route-pre-down.init.dev" 2>/dev/null)"
+assert_match "down: the device is already gone" 'does not exist' "$(cat "$f1/down.init.dev" 2>/dev/null)"
 assert_true "f1's tun device is gone from the host" ifindex_gone "$F1IDX"
 for t in route-pre-down down; do
-	e=$f1/$t.env
+	e=$f1/$t.init.env
 	assert_eq "$t: script_type" "$t" "$(envval "$e" script_type)"
-	assert_eq "$t: signal" SIGTERM "$(envval "$e" signal)"
+	assert_eq "$t: signal" sigterm "$(envval "$e" signal)"
 	assert_eq "$t: route_network_2" 203.0.113.0 "$(envval "$e" route_network_2)"
 	assert_eq "$t: foreign_option_1" "dhcp-option DNS $OVLAB_DNS" "$(envval "$e" foreign_option_1)"
+	assert_eq "$t: the variables of up, and signal" \
+		"$( { envnames "$f1/up.init.env0"; echo signal; } | sort)" "$(envnames "$e"0)"
 done
-tap_diag "variables in route-pre-down but not in up: $(comm -13 <(envnames "$f1/up.env0") <(envnames "$f1/route-pre-down.env0") | tr '\n' ' ')"
-tap_diag "variables in up but not in route-pre-down: $(comm -23 <(envnames "$f1/up.env0") <(envnames "$f1/route-pre-down.env0") | tr '\n' ' ')"
+assert_eq "down argv: like up's" "$(cat "$f1/up.init.argv" 2>/dev/null)" "$(cat "$f1/down.init.argv" 2>/dev/null)"
+assert_eq "route-pre-down argv: none" "" "$(cat "$f1/route-pre-down.init.argv" 2>/dev/null)"
 save_fixtures "$f1" openvpn
 
 assert_true "SIGTERM stops k1" ovlab_openvpn_stop k1 TERM 10
@@ -393,43 +413,43 @@ assert_true "server config: push \"dns search-domains vpnns.test\"" \
 assert_false "server config: no dhcp-option" grep -q dhcp-option "$OVLAB_SERVER_CONF"
 start_recorder f2
 F2=$OVLAB_OVPN_PID
-await_init f2
-assert_true "SIGTERM stops f2" ovlab_openvpn_stop f2 TERM 10
-f2=$OVLAB_DIR/f2
-assert_eq "scripts" "up init,route-up init,route-pre-down init SIGTERM,down init SIGTERM" "$(events f2)"
-for t in up route-up route-pre-down down; do
-	e=$f2/$t.env
-	assert_eq "dns $t: dns_server_1_address_1" "$OVLAB_DNS" "$(envval "$e" dns_server_1_address_1)"
-	assert_eq "dns $t: dns_search_domain_1" "$OVLAB_DOMAIN" "$(envval "$e" dns_search_domain_1)"
-	assert_eq "dns $t: route_network_1" 198.18.9.0 "$(envval "$e" route_network_1)"
-done
-tap_diag "dns up: foreign_option_*: $(grep '^foreign_option_' "$f2/up.env" | tr '\n' ' ')"
-tap_diag "dns up: dns_*: $(grep '^dns_' "$f2/up.env" | tr '\n' ' ')"
-tap_diag "variables with --dns-option but not with dhcp-option: $(comm -13 <(envnames "$FIXTURES/openvpn-up.env0") <(envnames "$f2/up.env0") | tr '\n' ' ')"
-tap_diag "variables with dhcp-option but not with --dns-option: $(comm -23 <(envnames "$FIXTURES/openvpn-up.env0") <(envnames "$f2/up.env0") | tr '\n' ' ')"
-save_fixtures "$f2" openvpn-dns
-
-# SIGUSR1 without persist-tun: the tun device is closed and a new one opened
 r2=$(mktemp -d /tmp/ovsmoke.XXXXXX)   # outlives the lab dir, for the last check
 REC_DIR=$r2 start_recorder r2
 R2=$OVLAB_OVPN_PID
+await_init f2
 await_init r2
+assert_true "SIGTERM stops f2" ovlab_openvpn_stop f2 TERM 10
+f2=$OVLAB_DIR/f2
+assert_eq "scripts" "up init,route-up init,route-pre-down init sigterm,down init sigterm" "$(events f2)"
+for t in up route-up route-pre-down down; do
+	e=$f2/$t.init.env
+	assert_eq "dns $t: dns_server_1_address_1" "$OVLAB_DNS" "$(envval "$e" dns_server_1_address_1)"
+	assert_eq "dns $t: dns_search_domain_1" "$OVLAB_DOMAIN" "$(envval "$e" dns_search_domain_1)"
+	assert_eq "dns $t: also foreign_option_1 (converted)" "dhcp-option DNS $OVLAB_DNS" "$(envval "$e" foreign_option_1)"
+	assert_eq "dns $t: also foreign_option_2 (converted, DOMAIN-SEARCH)" \
+		"dhcp-option DOMAIN-SEARCH $OVLAB_DOMAIN" "$(envval "$e" foreign_option_2)"
+	assert_eq "dns $t: route_network_1" 198.18.9.0 "$(envval "$e" route_network_1)"
+done
+tap_diag "dns up: $(grep -E '^(dns_|foreign_option_)' "$f2/up.init.env" | sort | tr '\n' ' ')"
+save_fixtures "$f2" openvpn-dns
+
+# SIGUSR1 without persist-tun: the tun device is closed and a new one opened
 R2IDX=$(ifindex_of "$(ovlab_tun_dev r2)")
 t0=$(now_ms)
 assert_true "ovlab_signal r2 USR1" ovlab_signal r2 USR1
 await_init r2 2
 tap_diag "r2: SIGUSR1 to Initialization Sequence Completed: $(( $(now_ms) - t0 )) ms"
 assert_eq "r2 is the same process" "$R2" "$(ovlab_openvpn_pid r2)"
-assert_eq "SIGUSR1 without persist-tun: scripts" \
-	"up init,route-up init,route-pre-down init SIGUSR1,down init SIGUSR1,up restart,route-up restart" "$(events "$r2")"
+assert_eq "SIGUSR1 without persist-tun: scripts (the new up is 'init' again)" \
+	"up init,route-up init,route-pre-down init sigusr1,down init sigusr1,up init,route-up init" "$(events "$r2")"
 R2IDX2=$(ifindex_of "$(ovlab_tun_dev r2)")
-assert_ne "... and a new tun device (ifindex $R2IDX -> $R2IDX2)" "$R2IDX" "$R2IDX2"
+assert_ne "... on a new tun device (ifindex $R2IDX -> $R2IDX2)" "$R2IDX" "$R2IDX2"
 assert_true "... the old one is gone" ifindex_gone "$R2IDX"
 # r2 stays up: ovlab_down stops it
 teardown_and_check "lab 2" "$F2" "$R2"
 assert_true "lab 2: r2's tun device is gone" ifindex_gone "$R2IDX2"
-assert_eq "lab 2: ovlab_down ran r2's route-pre-down and down (SIGTERM)" \
-	"route-pre-down restart SIGTERM,down restart SIGTERM" \
+assert_eq "lab 2: ovlab_down ran r2's route-pre-down and down (sigterm)" \
+	"route-pre-down init sigterm,down init sigterm" \
 	"$(tail -n2 "$r2/events" 2>/dev/null | cut -d' ' -f1-3 | sed 's/ *$//' | paste -sd, -)"
 rm -rf "$r2"
 
@@ -441,21 +461,61 @@ T_LAB=$t0
 ovlab_up --persist-tun --up-restart; assert_eq "lab 3 (--persist-tun --up-restart) comes up" 0 "$?"
 [ -n "${OVLAB_DIR:-}" ] && [ -d "$OVLAB_DIR" ] || tap_done
 tap_diag "lab $OVLAB_ID up in $(( $(now_ms) - t0 )) ms, slot $OVLAB_SLOT"
+C3=$(ovlab_client_ns c3)
+ovlab_client_config --exec "$OVLAB_DIR/k3.ovpn"
+OVLAB_OVPN_WRAP="ovlab_client_sandbox c3" ovlab_openvpn_bg k3 "$OVLAB_DIR/k3.ovpn"
+K3=$OVLAB_OVPN_PID
 start_recorder p3
 P3=$OVLAB_OVPN_PID
 p3=$OVLAB_DIR/p3
 assert_true "client config has persist-tun" grep -qx persist-tun "$OVLAB_DIR/p3.ovpn"
 assert_true "client config has up-restart" grep -qx up-restart "$OVLAB_DIR/p3.ovpn"
-await_init p3
+# a --dynamic one: the shared certificate, an address from the pool
+start_recorder --dynamic d3
+D3=$OVLAB_OVPN_PID
+d3=$OVLAB_DIR/d3
+assert_eq "a --dynamic config gets the pool" pool "$(ovlab_client_addr "$OVLAB_DIR/d3.ovpn")"
+for n in k3 p3 d3; do await_init "$n"; done
+K3IDX=$(ip -n "$C3" -o link show dev tun0 | cut -d: -f1)
 P3IDX=$(ifindex_of "$(ovlab_tun_dev p3)")
+D3IDX=$(ifindex_of "$(ovlab_tun_dev d3)")
+D3_IP4=$(envval "$d3/up.init.env" ifconfig_local)
 t0=$(now_ms)
-ovlab_signal p3 SIGUSR1
-await_init p3 2
-tap_diag "p3: SIGUSR1 to Initialization Sequence Completed: $(( $(now_ms) - t0 )) ms"
-tap_diag "p3 (persist-tun, up-restart) scripts: $(cut -d' ' -f1-3 "$p3/events" | paste -sd, -)"
-assert_eq "SIGUSR1 with persist-tun --up-restart: scripts" \
-	"up init,route-up init,down restart SIGUSR1,up restart,route-up restart" "$(events p3)"
+for n in k3 p3 d3; do ovlab_signal "$n" SIGUSR1; done
+for n in k3 p3 d3; do await_init "$n" 2; done
+tap_diag "SIGUSR1 to Initialization Sequence Completed (3 clients at once): $(( $(now_ms) - t0 )) ms"
+assert_eq "k3 (persist-tun): the same tun0 in the client netns" "$K3IDX" \
+	"$(ip -n "$C3" -o link show dev tun0 | cut -d: -f1)"
+assert_match "... the same address" "inet ${OVLAB_CONF_IP4%.*}\\.[0-9]+/24" "$(ip -n "$C3" -4 addr show dev tun0)"
+assert_true "log: Preserving previous TUN/TAP instance" \
+	grep -q 'Preserving previous TUN/TAP instance' "$(ovlab_log k3)"
+assert_eq "k3 still reaches the intranet after SIGUSR1 (IPv4)" "$OVLAB_PAGE" \
+	"$(ip netns exec "$C3" curl -fsS --max-time 5 "$OVLAB_URL4")"
+assert_eq "... and IPv6" "$OVLAB_PAGE" "$(ip netns exec "$C3" curl -fsS --max-time 5 "$OVLAB_URL6")"
+assert_eq "p3 (persist-tun, up-restart) SIGUSR1: down and up 'restart', no route-up, no route-pre-down" \
+	"up init,route-up init,down restart sigusr1,up restart" "$(events p3)"
 assert_eq "... the same tun device" "$P3IDX" "$(ifindex_of "$(ovlab_tun_dev p3)")"
+e=$p3/up.restart.env
+assert_eq "up restart: ifconfig_local" "$(envval "$p3/up.init.env" ifconfig_local)" "$(envval "$e" ifconfig_local)"
+assert_eq "up restart: foreign_option_1" "dhcp-option DNS $OVLAB_DNS" "$(envval "$e" foreign_option_1)"
+assert_eq "up restart: no route_* variables" "" "$(grep '^route_' "$e" 2>/dev/null; [ -s "$e" ] || echo missing)"
+assert_eq "up restart: no signal" "" "$(envval "$e" signal)"
+assert_eq "up restart argv" "$(ovlab_tun_dev p3) 1500 0 $(envval "$e" ifconfig_local) 255.255.255.0 restart" \
+	"$(paste -sd' ' "$p3/up.restart.argv" 2>/dev/null)"
+assert_eq "down restart: signal" sigusr1 "$(envval "$p3/down.restart.env" signal)"
+assert_eq "down restart: route_network_1" 198.18.9.0 "$(envval "$p3/down.restart.env" route_network_1)"
+tap_diag "variables in up init but not in up restart: $(comm -23 <(envnames "$p3/up.init.env0") <(envnames "$e"0) | tr '\n' ' ')"
+save_fixture "$p3/up.restart" openvpn-persist-up-restart
+save_fixture "$p3/down.restart" openvpn-persist-down-restart
+tap_diag "d3 (--dynamic) scripts: $(events d3)"
+assert_eq "d3 (--dynamic: a new pool address, the old session lingers): the tun device is reopened" \
+	"up init,route-up init,down restart sigusr1,up restart,route-pre-down init UNKNOWN,down init UNKNOWN,up init UNKNOWN,route-up init UNKNOWN" \
+	"$(events d3)"
+assert_true "log: Pulled options changed on restart" \
+	grep -q 'Pulled options changed on restart' "$(ovlab_log d3)"
+assert_ne "... a new address" "$D3_IP4" "$(ovlab_log d3 >/dev/null; grep -o 'ifconfig [0-9.]* ' "$(ovlab_log d3)" | tail -n1 | cut -d' ' -f2)"
+assert_ne "... a new tun device" "$D3IDX" "$(ifindex_of "$(ovlab_tun_dev d3)")"
+assert_true "... the old one is gone" ifindex_gone "$D3IDX"
 
 second_ovlab_ok() (
 	# an OpenVPN lab of its own in this subshell, next to lab 3
@@ -495,8 +555,9 @@ if command -v ocserv >/dev/null && command -v certtool >/dev/null && [ -r "$HERE
 else
 	tap_ok "an ocserv lab can be up at the same time # SKIP no ocserv"
 fi
-assert_true "p3 is still connected after the other labs went" ovlab_wait_sessions 1 3
-teardown_and_check "lab 3" "$P3"
+assert_eq "k3 still reaches the intranet after the other labs went" "$OVLAB_PAGE" \
+	"$(ip netns exec "$C3" curl -fsS --max-time 5 "$OVLAB_URL4")"
+teardown_and_check "lab 3" "$K3" "$P3" "$D3"
 
 tap_diag "all three labs took $(( $(now_ms) - T_START )) ms"
 tap_done

@@ -92,14 +92,24 @@ static void test_dns_option(void)
 	g_assert_cmpstr(cfg->search->pdata[1], ==, "b.test");
 }
 
-static void test_huge_index_ignored(void)
+static void test_huge_index_refused(void)
 {
-	g_autoptr(GHashTable) env = table("ifconfig_local", "10.8.0.2",
-		"route_network_4294967296", "10.0.0.0", "route_network_99999999", "10.0.0.0", NULL);
-	g_autoptr(VpnConfig) cfg = ovpnenv_parse_config(env, NULL);
+	g_autoptr(GHashTable) a = table("ifconfig_local", "10.8.0.2", "route_network_4294967296", "10.0.0.0", NULL);
+	g_autoptr(GHashTable) b = table("ifconfig_local", "10.8.0.2", "route_network_1", "10.1.0.0",
+					"route_network_1000", "10.0.0.0", NULL);
+	g_autoptr(GHashTable) c = table("ifconfig_local", "10.8.0.2", "route_network_1", "10.1.0.0",
+					"route_network_2", "10.2.0.0", NULL);
+	g_autoptr(GError) ea = NULL, eb = NULL;
+	g_autoptr(VpnConfig) ca = ovpnenv_parse_config(a, &ea);
+	g_autoptr(VpnConfig) cb = ovpnenv_parse_config(b, &eb);
+	g_autoptr(VpnConfig) cc = ovpnenv_parse_config(c, NULL);
 
-	g_assert_nonnull(cfg);
-	g_assert_cmpuint(cfg->routes->len, ==, 0);
+	g_assert_null(ca);
+	g_assert_nonnull(strstr(ea->message, "out of range"));
+	g_assert_null(cb);
+	g_assert_nonnull(strstr(eb->message, "route_network_1000 is out of sequence: route_network_2 is missing"));
+	g_assert_nonnull(cc);
+	g_assert_cmpuint(cc->routes->len, ==, 2);
 }
 
 static void expect_invalid(GHashTable *env, const char *mentions)
@@ -133,7 +143,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ovpnenv/subnet", test_subnet);
 	g_test_add_func("/ovpnenv/p2p", test_p2p);
 	g_test_add_func("/ovpnenv/dns-option", test_dns_option);
-	g_test_add_func("/ovpnenv/huge-index-ignored", test_huge_index_ignored);
+	g_test_add_func("/ovpnenv/huge-index-refused", test_huge_index_refused);
 	g_test_add_func("/ovpnenv/malformed", test_malformed);
 	return g_test_run();
 }
