@@ -64,20 +64,32 @@ void netcfg_socket_free(NetcfgSocket *nl)
 	g_free(nl);
 }
 
-gboolean netcfg_link_up(NetcfgSocket *nl, const char *ifname, GError **error)
+/* Apply @change (flags, MTU, namespace...) to link @ifname; @what names
+ * the action in errors. */
+static gboolean netcfg_link_change(NetcfgSocket *nl, const char *ifname, RtnlLink *change,
+				   const char *what, GError **error)
 {
 	g_autoptr(RtnlLink) link = NULL;
-	g_autoptr(RtnlLink) change = rtnl_link_alloc();
+	g_autofree char *context = NULL;
 	int err;
 
 	err = rtnl_link_get_kernel(nl->sock, 0, ifname, &link);
 	if (err < 0)
 		return netcfg_nl_error(error, err, ifname);
-	rtnl_link_set_flags(change, IFF_UP);
 	err = rtnl_link_change(nl->sock, link, change, 0);
-	if (err < 0)
-		return netcfg_nl_error(error, err, ifname);
+	if (err < 0) {
+		context = g_strdup_printf("cannot %s %s", what, ifname);
+		return netcfg_nl_error(error, err, context);
+	}
 	return TRUE;
+}
+
+gboolean netcfg_link_up(NetcfgSocket *nl, const char *ifname, GError **error)
+{
+	g_autoptr(RtnlLink) change = rtnl_link_alloc();
+
+	rtnl_link_set_flags(change, IFF_UP);
+	return netcfg_link_change(nl, ifname, change, "bring up", error);
 }
 
 GPtrArray *netcfg_link_names(NetcfgSocket *nl, GError **error)
@@ -336,20 +348,10 @@ gboolean netcfg_link_has_addresses(NetcfgSocket *nl, const char *ifname)
 
 gboolean netcfg_move_link(NetcfgSocket *nl, const char *ifname, int netns_fd, GError **error)
 {
-	g_autoptr(RtnlLink) link = NULL;
 	g_autoptr(RtnlLink) change = rtnl_link_alloc();
-	int err;
 
-	err = rtnl_link_get_kernel(nl->sock, 0, ifname, &link);
-	if (err < 0)
-		return netcfg_nl_error(error, err, ifname);
 	rtnl_link_set_ns_fd(change, netns_fd);
-	err = rtnl_link_change(nl->sock, link, change, 0);
-	if (err < 0) {
-		g_autofree char *what = g_strdup_printf("cannot move %s into the sandbox", ifname);
-		return netcfg_nl_error(error, err, what);
-	}
-	return TRUE;
+	return netcfg_link_change(nl, ifname, change, "move into the sandbox", error);
 }
 
 GPtrArray *netcfg_routes(NetcfgSocket *nl, int ifindex, GError **error)

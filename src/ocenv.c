@@ -185,12 +185,8 @@ VpnConfig *ocenv_parse_config(GHashTable *env, GError **error)
 	guint64 v;
 
 	if (tundev) {
-		if (strlen(tundev) >= 16 || strchr(tundev, '/') || strchr(tundev, ' ') ||
-		    !strcmp(tundev, ".") || !strcmp(tundev, "..")) {
-			g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
-				    "TUNDEV='%.40s' is not an interface name", tundev);
+		if (!vpncfg_check_ifname("TUNDEV", tundev, error))
 			return NULL;
-		}
 		cfg->ifname = g_strdup(tundev);
 	}
 	if (mtu) {

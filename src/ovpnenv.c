@@ -240,12 +240,8 @@ VpnConfig *ovpnenv_parse_config(GHashTable *env, GError **error)
 	guint64 v;
 
 	if (dev) {
-		if (strlen(dev) >= 16 || strchr(dev, '/') || strchr(dev, ' ') || !strcmp(dev, ".") ||
-		    !strcmp(dev, "..")) {
-			g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
-				    "dev='%.40s' is not an interface name", dev);
+		if (!vpncfg_check_ifname("dev", dev, error))
 			return NULL;
-		}
 		cfg->ifname = g_strdup(dev);
 	}
 	if (mtu) {

@@ -236,7 +236,7 @@ static int ovpnhelper_down(OvpnHelper *h, GHashTable *env)
 	g_autoptr(VpnConfig) cfg = vpncfg_new();
 	const char *dev = g_hash_table_lookup(env, "dev");
 
-	if (dev && *dev && strlen(dev) < 16 && !strchr(dev, '/'))
+	if (vpncfg_check_ifname("dev", dev, NULL))
 		cfg->ifname = g_strdup(dev);
 	return kpath_as_user(&h->opts, &h->user, KPATH_DECONFIGURE, cfg, h->openvpn, NULL);
 }

@@ -153,6 +153,22 @@ bad:
 	return FALSE;
 }
 
+gboolean vpncfg_check_ifname(const char *what, const char *text, GError **error)
+{
+	size_t len = text ? strlen(text) : 0;
+
+	if (len == 0 || len >= 16 || !strcmp(text, ".") || !strcmp(text, ".."))
+		goto bad;
+	for (const char *p = text; *p; p++) {
+		if (*p == '/' || *p == ':' || g_ascii_isspace(*p) || (unsigned char)*p < 0x20)
+			goto bad;
+	}
+	return TRUE;
+bad:
+	vpncfg_set_invalid(error, what, text, "an interface name");
+	return FALSE;
+}
+
 char *vpncfg_addr_to_string(const VpnPrefix *p)
 {
 	char buf[INET6_ADDRSTRLEN];
@@ -363,11 +379,8 @@ VpnConfig *vpncfg_from_variant(GVariant *dict, GError **error)
 	guint32 mtu = 0;
 
 	if (g_variant_lookup(dict, "ifname", "&s", &s)) {
-		if (!*s || strlen(s) >= 16 || strchr(s, '/') || strchr(s, ' ') || !strcmp(s, ".") ||
-		    !strcmp(s, "..")) {
-			vpncfg_set_invalid(error, "ifname", s, "an interface name");
+		if (!vpncfg_check_ifname("ifname", s, error))
 			return NULL;
-		}
 		cfg->ifname = g_strdup(s);
 	}
 	if (g_variant_lookup(dict, "mtu", "u", &mtu)) {

@@ -51,6 +51,10 @@ gboolean vpncfg_parse_uint(const char *what, const char *text, guint64 min, guin
 /* A DNS domain: letters, digits, '-', '_', '.', at most 253 characters. */
 gboolean vpncfg_check_domain(const char *what, const char *text, GError **error);
 
+/* A network interface name as the kernel accepts it (dev_valid_name):
+ * 1 to 15 characters, not "." or "..", no '/', ':' or white space. */
+gboolean vpncfg_check_ifname(const char *what, const char *text, GError **error);
+
 /* Append a name server (validated, canonical, deduplicated). */
 gboolean vpncfg_add_dns(VpnConfig *cfg, const char *what, const char *text, GError **error);
 /* Append domains from a list separated by spaces or commas. */

@@ -208,7 +208,7 @@ _ovlab_die() { printf '# ovlab: ERROR: %s\n' "$*" >&2; return 1; }
 
 _ovlab_starttime() {  # field 22 of /proc/PID/stat
 	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
 	s=${s##*) }
 	set -- $s
 	echo "${20}"
@@ -217,7 +217,7 @@ _ovlab_starttime() {  # field 22 of /proc/PID/stat
 ovlab_pid_alive() {
 	local s
 	[ -n "${1:-}" ] || return 1
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
 	s=${s##*) }
 	[ "${s%% *}" != Z ]
 }
@@ -328,11 +328,6 @@ ovlab_wait_sessions() {
 	done
 }
 
-_ovlab_mgmt_open() {
-	ip netns exec "$OVLAB_NETNS" timeout 1 bash -c \
-		"exec 3<>/dev/tcp/127.0.0.1/$OVLAB_MGMT_PORT" 2>/dev/null
-}
-
 # --- slots (the mechanism of ocserv-lab.sh, with OVLAB_ variables) -----------
 
 # _ovlab_slot_addrs SLOT: export the link addresses of lab slot SLOT.
@@ -386,12 +381,14 @@ _OVLAB_SHARED6="2001:db8:203::/64"
 _OVLAB_ONLY4="198.18.1.0/24 198.18.9.0/24"
 _OVLAB_ONLY6="2001:db8:3::/64"
 
-_ovlab_route_unreach() {  # add|del 4|6 PREFIX...
-	local op=$1 fam=$2 r; shift 2
-	for r in "$@"; do
-		if [ "$op" = add ]; then ip "-$fam" route replace unreachable "$r"
-		else ip "-$fam" route del unreachable "$r" 2>/dev/null; fi
-	done
+_ovlab_route_unreach() {  # add|del PREFIX...
+	local op=$1 r; shift
+	[ $# -gt 0 ] || return 0
+	if [ "$op" = add ]; then
+		for r in "$@"; do echo "route replace unreachable $r"; done | ip -batch -
+	else
+		for r in "$@"; do echo "route del unreachable $r"; done | ip -force -batch - 2>/dev/null
+	fi
 	return 0
 }
 
@@ -411,17 +408,12 @@ _ovlab_labs_up() {
 
 _ovlab_safety_net() {  # add | del
 	if [ "$1" = add ]; then
-		_ovlab_route_unreach add 4 $_OVLAB_SHARED4 $_OVLAB_ONLY4
-		_ovlab_route_unreach add 6 $_OVLAB_SHARED6 $_OVLAB_ONLY6
+		_ovlab_route_unreach add $_OVLAB_SHARED4 $_OVLAB_ONLY4 $_OVLAB_SHARED6 $_OVLAB_ONLY6
 		return 0
 	fi
-	if ! _ovlab_labs_up ovpn; then
-		_ovlab_route_unreach del 4 $_OVLAB_ONLY4
-		_ovlab_route_unreach del 6 $_OVLAB_ONLY6
-	fi
+	_ovlab_labs_up ovpn || _ovlab_route_unreach del $_OVLAB_ONLY4 $_OVLAB_ONLY6
 	if ! _ovlab_labs_up; then
-		_ovlab_route_unreach del 4 $_OVLAB_SHARED4
-		_ovlab_route_unreach del 6 $_OVLAB_SHARED6
+		_ovlab_route_unreach del $_OVLAB_SHARED4 $_OVLAB_SHARED6
 		# the ocserv lab's own ranges, by its own definition (a subshell:
 		# nothing of it leaks into the caller)
 		if [ -r "$_OVLAB_HERE/ocserv-lab.sh" ]; then
@@ -516,39 +508,46 @@ ovlab_up() {
 }
 
 _ovlab_up_net() {
-	local ns=$OVLAB_NETNS br=$OVLAB_HOST_IF hs=vpo-$OVLAB_ID-s
+	local ns=$OVLAB_NETNS br=$OVLAB_HOST_IF hs=vpo-$OVLAB_ID-s len=${OVLAB_LINK4#*/}
 	ip netns add "$ns" || return 1
-	ip -n "$ns" link set lo up || return 1
 	ip link add "$br" type bridge || return 1
 	# no IPv6 autoconfiguration or router solicitations on the lab bridge
 	echo 0 2>/dev/null >"/proc/sys/net/ipv6/conf/$br/accept_ra"
 	echo 0 2>/dev/null >"/proc/sys/net/ipv6/conf/$br/autoconf"
-	ip link add "$hs" type veth peer name uplink netns "$ns" || return 1
-	ip link set "$hs" master "$br" || return 1
-	ip addr add "$OVLAB_HOST4/${OVLAB_LINK4#*/}" dev "$br" || return 1
-	ip addr add "$OVLAB_HOST6/64" dev "$br" nodad || return 1
-	ip link set "$hs" up && ip link set "$br" up || return 1
-	ip -n "$ns" addr add "$OVLAB_SERVER_IP4/${OVLAB_LINK4#*/}" dev uplink || return 1
-	ip -n "$ns" addr add "$OVLAB_SERVER_IP6/64" dev uplink nodad || return 1
-	ip -n "$ns" link set uplink up || return 1
+	ip -batch - <<-EOF || return 1
+	link add $hs type veth peer name uplink netns $ns
+	link set $hs master $br
+	addr add $OVLAB_HOST4/$len dev $br
+	addr add $OVLAB_HOST6/64 dev $br nodad
+	link set $hs up
+	link set $br up
+	EOF
 	# the intranet and the second network: dummy interfaces, or veth pairs
 	# kept inside the netns when the kernel has no dummy driver
-	_ovlab_inner_if "$ns" intra0 || return 1
-	ip -n "$ns" addr add 203.0.113.10/24 dev intra0 || return 1
-	ip -n "$ns" addr add 203.0.113.53/24 dev intra0 || return 1
-	ip -n "$ns" addr add 2001:db8:203::10/64 dev intra0 nodad || return 1
-	ip -n "$ns" addr add 2001:db8:203::53/64 dev intra0 nodad || return 1
-	ip -n "$ns" link set intra0 up || return 1
-	_ovlab_inner_if "$ns" net9 || return 1
-	ip -n "$ns" addr add "$OVLAB_HTTP9/24" dev net9 || return 1
-	ip -n "$ns" link set net9 up || return 1
+	if ip -n "$ns" link add intra0 type dummy 2>/dev/null; then
+		ip -n "$ns" link add net9 type dummy || return 1
+	else
+		ip -n "$ns" -batch - <<-EOF || return 1
+		link add intra0 type veth peer name intra0p
+		link add net9 type veth peer name net9p
+		link set intra0p up
+		link set net9p up
+		EOF
+	fi
+	ip -n "$ns" -batch - <<-EOF || return 1
+	link set lo up
+	addr add $OVLAB_SERVER_IP4/$len dev uplink
+	addr add $OVLAB_SERVER_IP6/64 dev uplink nodad
+	link set uplink up
+	addr add $OVLAB_HTTP4/24 dev intra0
+	addr add $OVLAB_DNS/24 dev intra0
+	addr add $OVLAB_HTTP6/64 dev intra0 nodad
+	addr add $OVLAB_DNS6/64 dev intra0 nodad
+	link set intra0 up
+	addr add $OVLAB_HTTP9/24 dev net9
+	link set net9 up
+	EOF
 	_ovlab_safety_net add
-}
-
-_ovlab_inner_if() {  # NETNS NAME
-	ip -n "$1" link add "$2" type dummy 2>/dev/null && return 0
-	ip -n "$1" link add "$2" type veth peer name "${2}p" || return 1
-	ip -n "$1" link set "${2}p" up
 }
 
 _OVLAB_EC="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
@@ -697,20 +696,25 @@ _ovlab_up_services() {
 
 	_ovlab_wait 10 grep -q 'Initialization Sequence Completed' "$OVLAB_SERVER_LOG" ||
 		{ _ovlab_die "the OpenVPN server did not start (see $OVLAB_SERVER_LOG)"; return 1; }
-	_ovlab_wait 5 _ovlab_mgmt_open ||
-		{ _ovlab_die "no management interface (see $OVLAB_SERVER_LOG)"; return 1; }
-	_ovlab_wait 5 ip netns exec "$ns" dig +time=1 +tries=1 +short "@$OVLAB_DNS" "$OVLAB_NAME" A ||
-		{ _ovlab_die "dnsmasq does not answer (see $d/dnsmasq.log)"; return 1; }
-	_ovlab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OVLAB_URL4" ||
-		{ _ovlab_die "httpd (IPv4) does not answer (see $d/httpd4.log)"; return 1; }
-	_ovlab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OVLAB_URL6" ||
-		{ _ovlab_die "httpd (IPv6) does not answer (see $d/httpd6.log)"; return 1; }
-	_ovlab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OVLAB_URL9" ||
-		{ _ovlab_die "httpd (second network) does not answer (see $d/httpd9.log)"; return 1; }
+	if ! _ovlab_wait 5 _ovlab_check_services; then
+		_ovlab_die "$(_ovlab_check_services 2>&1) does not answer (logs in $d)"; return 1
+	fi
 	for pid in httpd4 httpd6 httpd9 dnsmasq server; do
 		_ovlab_tracked_pid "$d/pids/$pid.pid" >/dev/null ||
 			{ _ovlab_die "$pid is not running"; return 1; }
 	done
+}
+
+# _ovlab_check_services: in one go inside the server netns, does everything
+# answer?  (Prints what does not.)
+_ovlab_check_services() {
+	ip netns exec "$OVLAB_NETNS" bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || { echo "the management interface"; exit 1; }
+		exec 3>&-
+		dig +time=1 +tries=1 +short "@$2" "$3" A | grep -q . || { echo dnsmasq; exit 1; }
+		for u in "$4" "$5" "$6"; do
+			curl -fsS -o /dev/null --max-time 1 "$u" || { echo "httpd ($u)"; exit 1; }
+		done' sh "$OVLAB_MGMT_PORT" "$OVLAB_DNS" "$OVLAB_NAME" "$OVLAB_URL4" "$OVLAB_URL6" "$OVLAB_URL9"
 }
 
 # --- client network namespaces ------------------------------------------------
