@@ -32,6 +32,7 @@ relay_start() {  # relay_start LABEL NAME [attach options...]
 	OCLAB_OC_WRAP=as_user oclab_openconnect_bg "$label" --script-tun \
 		--script "$VPNNS --attach --name $name $*"
 }
+host_tuns() { ip -o link show type tun | awk -F': ' '{print $1 ":" $2}' | sort; }
 kernel_start() {  # kernel_start LABEL NAME
 	oclab_openconnect_bg "$1" --script "$VPNNS --attach --user $TEST_USER --name $2"
 }
@@ -43,6 +44,7 @@ host_before=$(host_state)
 
 # --- relay path, unprivileged -------------------------------------------------
 R=$(uniq_name relay); track "$R"
+relay_tuns_before=$(host_tuns)
 relay_start r1 "$R"
 assert_true "relay: openconnect --script-tun connects the sandbox" wait_until 20 connected "$R"
 assert_match "relay: status names the relay path" "tunnel: +tun[0-9]+ \(relay path\), MTU 1434" "$(vpnns_user status "$R")"
@@ -57,7 +59,7 @@ assert_match "relay: IPv6 default route through the tunnel" "^default dev tun[0-
 # Outside the sandbox nothing leads into the tunnel.  Checked without
 # sending anything: on this host a request to the lab's addresses would
 # follow the real default route.
-assert_eq "relay: no tun device exists outside the sandbox" "" "$(ip -o link show type tun | grep -v "vpl" || true)"
+assert_eq "relay: no tun device appeared outside the sandbox" "$relay_tuns_before" "$(host_tuns)"
 assert_no_match "relay: the host routes the intranet elsewhere, not into a tunnel" "dev tun" \
 	"$(ip route get "$OCLAB_HTTP4" 2>&1; ip -6 route get "$OCLAB_HTTP6" 2>&1)"
 assert_eq "host routes, addresses and resolv.conf unchanged while connected" "$host_before" "$(host_state)"
@@ -146,6 +148,7 @@ assert_match "... that shows how to run it" "openconnect --script-tun --script" 
 
 # --- kernel path: root openconnect, the test user's sandbox --------------------------
 K=$(uniq_name kernel); track "$K"
+tuns_before=$(host_tuns)
 kernel_start k1 "$K"
 assert_true "kernel: root openconnect connects the user's sandbox" wait_until 20 connected "$K"
 hp=$(holder_pid "$K")
@@ -153,7 +156,8 @@ assert_eq "kernel: the sandbox was created as the user, not root" "$TEST_USER" "
 assert_match "kernel: status names the kernel path" "tunnel: +tun[0-9]+ \(kernel path\)" "$(vpnns_user status "$K")"
 assert_eq "kernel: HTTP by name through the moved tun" "$OCLAB_PAGE" "$(inside "$K" curl -sS -m 5 "http://$OCLAB_NAME/")"
 assert_eq "kernel: HTTP over IPv6" "$OCLAB_PAGE" "$(inside "$K" curl -sS -m 5 "$OCLAB_URL6")"
-assert_eq "kernel: no tun left in the host namespace" "" "$(ip -o link show type tun | grep -v vpl || true)"
+assert_eq "kernel: openconnect's tun left the host namespace" "$tuns_before" "$(host_tuns)"
+assert_match "kernel: ... and is in the sandbox" "^[0-9]+: tun[0-9]+" "$(inside "$K" ip -o link show type tun)"
 assert_eq "kernel: host routes, addresses and resolv.conf unchanged" "$host_before" "$(host_state)"
 kill -USR2 "$OCLAB_OC_PID"   # openconnect reconnects: reason=reconnect
 sleep 2

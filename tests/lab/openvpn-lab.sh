@@ -41,11 +41,13 @@
 # (198.18.9.0/24) exist only inside the server netns, on veth pairs kept
 # inside it (the VM kernel has no dummy driver); every address behind the
 # VPN is local to the server netns, so the server needs no IP forwarding
-# (none is enabled).  OpenVPN server: TLS with a PKI made by the lab with
-# openssl (EC P-256, one CA, one server and one client certificate shared by
-# all clients, duplicate-cn), tls-crypt, "dh none", disable-dco, topology
-# subnet, pools 198.18.1.0/24 and 2001:db8:3::/64 (server .1 / ::1, clients
-# from .2 / ::1000), keepalive 2 10, and it pushes
+# (none is enabled).  OpenVPN server (OVLAB_SERVER_CONF): TLS with a PKI made
+# by the lab with openssl (EC P-256: a CA, the server, a shared client
+# certificate, and one more client certificate per ovlab_client_config),
+# tls-crypt, "dh none", disable-dco, topology subnet, pools 198.18.1.0/24
+# and 2001:db8:3::/64 (server .1 / ::1; dynamic clients from .2 / ::1000),
+# duplicate-cn, keepalive 2 10 (clients: ping 2, ping-restart 10; the
+# server drops a silent client after 20 s), and it pushes
 #   route 198.18.9.0 255.255.255.0
 #   route 203.0.113.0 255.255.255.0
 #   route-ipv6 2001:db8:203::/64
@@ -58,12 +60,26 @@
 # routes for the lab-only ranges (see _ovlab_safety_net): nothing sent from
 # the host to them can leave the machine.
 #
+# Client addresses: each config written by ovlab_client_config has a
+# certificate of its own (CN vpnns-lab-client-ID-N, N = 1, 2, ...) and the
+# server pins its addresses (client-config-dir): 198.18.1.(100+N) and
+# 2001:db8:3::(100+N), e.g. .101 and ::101 for the first config.  So an
+# openvpn restarted by SIGUSR1 gets the same addresses and pushed options
+# even though the server keeps its old session for up to 20 s, and
+# --persist-tun keeps the tun device as it would with a real server.  A
+# --dynamic config shares the one client certificate (duplicate-cn) and gets
+# a pool address: after a SIGUSR1 the old session still holds that address,
+# the reconnect gets another one, and OpenVPN then closes and reopens the tun
+# device even with persist-tun ("Pulled options changed on restart").
+#
 # The lab itself never gives the host an address or a route for the VPN: the
 # client configs it writes have ifconfig-noexec and route-noexec (the
 # plug-in configures the tunnel in its sandbox), and ovlab_openvpn_bg refuses
 # to start an openvpn in the host netns whose configuration lacks them
 # (unless OVLAB_ALLOW_EXEC=1).  Without a plug-in the tun device simply stays
-# down and unconfigured.
+# down and unconfigured in the host netns.  (OpenVPN still looks up the
+# host's default gateways: route_net_gateway and net_gateway_ipv6 in the
+# scripts' and plug-ins' environment are this machine's real ones.)
 #
 # Functions
 #   ovlab_up [--persist-tun] [--up-restart] [--dns-option] [--dns6]
@@ -96,17 +112,25 @@
 #   ovlab_trap
 #       trap ovlab_down on EXIT (before any EXIT trap already set, e.g.
 #       tests/lib/env.sh's cleanup_sandboxes or oclab_down, which still run),
-#       and make INT/TERM exit through it.
-#   ovlab_client_config [--exec] FILE [LINE...]
+#       and make INT/TERM exit through it.  (oclab_trap replaces the EXIT
+#       trap: with both labs, call ovlab_trap after it.)
+#   ovlab_client_config [--exec] [--dynamic] FILE [LINE...]
 #       Write a complete client config FILE (mode 0600): client, dev tun,
 #       proto udp, remote (the lab server), nobind, disable-dco,
 #       remote-cert-tls server, verify-x509-name, verb 3, ifconfig-noexec,
 #       route-noexec, persist-tun / up-restart if the lab has them, the CA,
 #       client certificate and key and tls-crypt key inline, then each LINE
 #       (e.g. "plugin /path/vpnns-openvpn.so user=vpnnstest name=x",
-#       "persist-key", "user nobody", "group nogroup").  --exec leaves out
-#       ifconfig-noexec and route-noexec: only for an openvpn run in a client
-#       netns (OVLAB_OVPN_WRAP), which then configures its tun there itself.
+#       "persist-key", "user nobody", "group nogroup").  Issues the config's
+#       own certificate and pins its addresses (see "Client addresses"); sets
+#       OVLAB_CONF_CN, OVLAB_CONF_IP4, OVLAB_CONF_IP6 ("pool" with
+#       --dynamic), also noted in FILE's second line.  Run at most one
+#       openvpn per config at a time.
+#         --exec     leave out ifconfig-noexec and route-noexec: only for an
+#                    openvpn run in a client netns (OVLAB_OVPN_WRAP), which
+#                    then configures its tun there itself
+#         --dynamic  the shared certificate and a pool address
+#   ovlab_client_addr FILE [ipv4|ipv6|cn]   what ovlab_client_config noted
 #   ovlab_openvpn_bg NAME CONFIG [ARGS...]
 #       Start "openvpn --config CONFIG ARGS..." in the background as root,
 #       with a clean environment (PATH, and HOME, USER, LOGNAME if set; cwd
@@ -147,8 +171,9 @@
 #       host's resolv.conf or /run.
 #   ovlab_server_exec CMD [ARGS...]    run CMD in the server netns
 #   ovlab_mgmt COMMAND...              one command on the server's
-#                                      management interface, its answer
-#                                      (e.g. "status 2", "kill CN")
+#                                      management interface; prints its
+#                                      answer (e.g. "status 2", "kill CN");
+#                                      status 2 on an ERROR: answer
 #   ovlab_sessions                     how many clients the server has
 #   ovlab_wait_sessions N [SECONDS]    wait (default 10 s) until exactly N
 #   ovlab_pid_alive PID                PID exists and is not a zombie
@@ -190,6 +215,8 @@
 #   OVLAB_BIG_SIZE OVLAB_BIG_SHA256   2097152 random bytes, their sha256
 #   OVLAB_PERSIST_TUN OVLAB_UP_RESTART OVLAB_DNS_OPTION OVLAB_PUSH_DNS6
 #   OVLAB_TUN_MTU                 the options in force (1/0; MTU or empty)
+# Set by ovlab_client_config: OVLAB_CONF_CN OVLAB_CONF_IP4 OVLAB_CONF_IP6;
+# by ovlab_openvpn_bg: OVLAB_OVPN_PID OVLAB_OVPN_JOB.
 #
 # Slots: exactly the mechanism of tests/lab/ocserv-lab.sh (the symlink
 # /tmp/vpl-slot-K -> OVLAB_DIR claims slot K; a link to a vanished dir is
@@ -197,8 +224,10 @@
 # and can be up at the same time.  Names here start with "vpo-" (the ocserv
 # lab's with "vpl-"), so the two never collide even with the same id.
 #
-# Timing: ovlab_up takes about 0.5 s, a connect about 1 s, ovlab_down
-# about 0.5 s (plus up to 5 s per client that ignores SIGTERM).
+# Timing (2 cores, loaded): ovlab_up 0.8-1.5 s, ovlab_client_config 0.1 s
+# (a certificate), a connect 0.1-0.3 s, a SIGUSR1 reconnect 1.1-1.5 s
+# (OpenVPN's "Restart pause, 1 second"), ovlab_down 0.7-1.3 s (plus up to 5
+# s for a client that ignores SIGTERM).
 
 _OVLAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 

@@ -50,8 +50,15 @@ ovlab_trap
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# envval FILE NAME: the value of NAME in an `env` dump
-envval() { sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n1; }
+# envval FILE NAME: the value of NAME in an `env` dump (bash builtins only:
+# hundreds of these run, and forks are slow on a loaded machine)
+envval() {
+	local l
+	[ -r "$1" ] || return 0
+	while IFS= read -r l; do
+		case $l in "$2="*) printf '%s\n' "${l#*=}"; return 0 ;; esac
+	done <"$1"
+}
 
 # envnames FILE: the sorted variable names of an `env -0` dump
 envnames() { tr '\0\n' '\n\1' <"$1" 2>/dev/null | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | sort; }
@@ -157,13 +164,13 @@ teardown_and_check() {
 # The recording script for up/route-up/route-pre-down/down: the first call
 # of each script_type and script_context dumps its environment (T.C.env and
 # T.C.env0), argv (T.C.argv) and the device's state (T.C.dev); every call
-# appends "script_type script_context signal dev" to the events file.
+# appends "script_type|script_context|signal|dev" to the events file.
 write_record_script() {  # write_record_script PATH OUTDIR
 	cat >"$1" <<-EOF
 	#!/bin/sh
 	out=$2
 	t=\${script_type:-none}.\${script_context:-none}
-	echo "\${script_type:-} \${script_context:-} \${signal:-} \${dev:-}" >>"\$out/events"
+	echo "\${script_type:-}|\${script_context:-}|\${signal:-}|\${dev:-}" >>"\$out/events"
 	if [ ! -e "\$out/\$t.env" ]; then
 		env -0 >"\$out/\$t.env0"
 		printf '%s\n' "\$@" >"\$out/\$t.argv"
@@ -211,11 +218,18 @@ await_init() {
 	fi
 }
 
-# events NAME|DIR: the recorded script calls, "type context signal,..."
+# events NAME|DIR [N]: the recorded script calls (the last N), as
+# "type context signal,..."
 events() {
-	local d=$1
+	local d=$1 t c g dev all=() out
 	case $d in /*) ;; *) d=$OVLAB_DIR/$d ;; esac
-	cut -d' ' -f1-3 "$d/events" 2>/dev/null | sed 's/ *$//' | paste -sd, -
+	[ -r "$d/events" ] || return 0
+	while IFS='|' read -r t c g dev; do
+		all+=("$t${c:+ $c}${g:+ $g}")
+	done <"$d/events"
+	[ -n "${2:-}" ] && [ "${#all[@]}" -gt "$2" ] && all=("${all[@]: -$2}")
+	out=$(IFS=,; echo "${all[*]}")
+	printf '%s\n' "$out"
 }
 
 ifindex_of() { ip -o link show dev "$1" 2>/dev/null | cut -d: -f1; }
@@ -450,7 +464,7 @@ teardown_and_check "lab 2" "$F2" "$R2"
 assert_true "lab 2: r2's tun device is gone" ifindex_gone "$R2IDX2"
 assert_eq "lab 2: ovlab_down ran r2's route-pre-down and down (sigterm)" \
 	"route-pre-down init sigterm,down init sigterm" \
-	"$(tail -n2 "$r2/events" 2>/dev/null | cut -d' ' -f1-3 | sed 's/ *$//' | paste -sd, -)"
+	"$(events "$r2" 2)"
 rm -rf "$r2"
 
 # =============================================================================
