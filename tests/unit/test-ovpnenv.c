@@ -1,4 +1,5 @@
 /* test-ovpnenv.c - OpenVPN's script/plug-in environment parser */
+#include "ocenv.h"
 #include "ovpnenv.h"
 #include "util.h"
 
@@ -15,6 +16,21 @@ static GHashTable *table(const char *first, ...)
 		g_hash_table_replace(env, g_strdup(k), g_strdup(va_arg(ap, const char *)));
 	va_end(ap);
 	return env;
+}
+
+/* A recorded environment (tests/lab/fixtures, `env -0`) as a table. */
+static GHashTable *fixture(const char *name)
+{
+	g_autofree char *text = NULL;
+	gsize len;
+	g_autoptr(GPtrArray) envp = g_ptr_array_new();
+	const char *path = g_test_get_filename(G_TEST_DIST, "..", "lab", "fixtures", name, NULL);
+
+	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
+	for (gsize off = 0; off < len; off += strlen(text + off) + 1)
+		g_ptr_array_add(envp, text + off);
+	g_ptr_array_add(envp, NULL);
+	return ocenv_table((char **)envp->pdata);
 }
 
 static char *p2s(const VpnPrefix *p)
@@ -59,6 +75,53 @@ static void test_subnet(void)
 	g_assert_cmpuint(cfg->search->len, ==, 2);
 	g_assert_cmpstr(cfg->search->pdata[1], ==, "eng.corp.test");
 	g_assert_cmpstr(cfg->gateway, ==, "198.51.100.2");
+}
+
+/* What OpenVPN 2.6.14 really handed ROUTE_UP in the lab. */
+static void test_fixture_route_up(void)
+{
+	g_autoptr(GHashTable) env = fixture("openvpn-route-up.env0");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VpnConfig) cfg = ovpnenv_parse_config(env, &error);
+	g_autofree char *ip4 = NULL, *ip6 = NULL;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(cfg->ifname, ==, g_hash_table_lookup(env, "dev"));
+	ip4 = p2s(&cfg->ip4);
+	ip6 = p2s(&cfg->ip6);
+	g_assert_true(g_str_has_prefix(ip4, g_hash_table_lookup(env, "ifconfig_local")));
+	g_assert_true(g_str_has_suffix(ip4, "/24"));
+	g_assert_true(g_str_has_prefix(ip6, g_hash_table_lookup(env, "ifconfig_ipv6_local")));
+	g_assert_cmpuint(cfg->routes->len, ==, 3); /* two IPv4, one IPv6 pushed */
+	g_assert_cmpuint(cfg->dns->len, ==, 1);
+	g_assert_cmpstr(cfg->dns->pdata[0], ==, "203.0.113.53");
+	g_assert_cmpstr(cfg->search->pdata[0], ==, "vpnns.test");
+}
+
+/* --up-restart's UP: no route_* variables (reference/openvpn.md). */
+static void test_fixture_up_restart(void)
+{
+	g_autoptr(GHashTable) env = fixture("openvpn-persist-up-restart.env0");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VpnConfig) cfg = ovpnenv_parse_config(env, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(g_hash_table_lookup(env, "script_context"), ==, "restart");
+	g_assert_false(g_hash_table_contains(env, "route_network_1"));
+	g_assert_cmpuint(cfg->routes->len, ==, 0);
+	g_assert_true(cfg->has_ip4);
+}
+
+/* OpenVPN 2.6's --dns pushes: dns_server_* beside foreign_option_* */
+static void test_fixture_dns_option(void)
+{
+	g_autoptr(GHashTable) env = fixture("openvpn-dns-route-up.env0");
+	g_autoptr(VpnConfig) cfg = ovpnenv_parse_config(env, NULL);
+
+	g_assert_nonnull(cfg);
+	g_assert_cmpuint(cfg->dns->len, ==, 1); /* the same server, once */
+	g_assert_cmpstr(cfg->dns->pdata[0], ==, "203.0.113.53");
+	g_assert_cmpuint(cfg->search->len, ==, 1);
 }
 
 static void test_p2p(void)
@@ -142,6 +205,9 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ovpnenv/subnet", test_subnet);
 	g_test_add_func("/ovpnenv/p2p", test_p2p);
+	g_test_add_func("/ovpnenv/fixture/route-up", test_fixture_route_up);
+	g_test_add_func("/ovpnenv/fixture/up-restart", test_fixture_up_restart);
+	g_test_add_func("/ovpnenv/fixture/dns-option", test_fixture_dns_option);
 	g_test_add_func("/ovpnenv/dns-option", test_dns_option);
 	g_test_add_func("/ovpnenv/huge-index-refused", test_huge_index_refused);
 	g_test_add_func("/ovpnenv/malformed", test_malformed);
