@@ -106,6 +106,10 @@ bench: vpnns
 	@$(AS_ROOT) tests/setup.sh
 	@for b in tests/bench/*.sh; do $(AS_ROOT) bash "$$b" || exit 1; done
 
+# libFuzzer targets for every parser of untrusted input (needs clang)
+fuzz:
+	tests/fuzz/run.sh
+
 lint-man:
 	mandoc -Tlint -W warning man/*.[0-9]
 
@@ -128,5 +132,6 @@ uninstall:
 
 clean:
 	rm -f vpnns src/*.o src/*.a $(UNIT_BINS) $(TOOLS) vpnc-script/vpnns-vpnc-script $(PLUGIN) .paths-*
+	rm -rf tests/fuzz/build
 
-.PHONY: all check check-unit check-integration bench lint-man install uninstall clean
+.PHONY: all check check-unit check-integration bench fuzz lint-man install uninstall clean
