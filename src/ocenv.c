@@ -58,15 +58,18 @@ gboolean ocenv_parse_info(GHashTable *env, OcEnvInfo *info, GError **error)
 	}
 	if (fd) {
 		if (!vpncfg_parse_uint("VPNFD", fd, 0, G_MAXINT, &v, error))
-			return FALSE;
+			goto fail;
 		info->vpnfd = (int)v;
 	}
 	if (pid) {
 		if (!vpncfg_parse_uint("VPNPID", pid, 1, G_MAXINT, &v, error))
-			return FALSE;
+			goto fail;
 		info->vpnpid = (pid_t)v;
 	}
 	return TRUE;
+fail:
+	ocenv_info_clear(info); /* found by fuzz-ocenv: reason leaked */
+	return FALSE;
 }
 
 /* CISCO_SPLIT_INC / CISCO_IPV6_SPLIT_EXC ...: NAME=count, NAME_<i>_ADDR,

@@ -18,8 +18,11 @@
 static void vpncfg_set_invalid(GError **error, const char *what, const char *text,
 			       const char *expected)
 {
+	/* quote the bad value, but never raw control characters or broken UTF-8 */
+	g_autofree char *shown = g_strescape(text ? text : "", NULL);
+
 	g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID, "%s='%.80s%s' is not %s", what,
-		    text ? text : "", text && strlen(text) > 80 ? "..." : "", expected);
+		    shown, strlen(shown) > 80 ? "..." : "", expected);
 }
 
 VpnConfig *vpncfg_new(void)
@@ -159,8 +162,10 @@ gboolean vpncfg_check_ifname(const char *what, const char *text, GError **error)
 
 	if (len == 0 || len >= 16 || !strcmp(text, ".") || !strcmp(text, ".."))
 		goto bad;
+	/* printable ASCII only: the name also travels in GVariant strings
+	 * (UTF-8) and ends up in messages (found by fuzz-ovpnenv) */
 	for (const char *p = text; *p; p++) {
-		if (*p == '/' || *p == ':' || g_ascii_isspace(*p) || (unsigned char)*p < 0x20)
+		if (*p == '/' || *p == ':' || !g_ascii_isgraph(*p))
 			goto bad;
 	}
 	return TRUE;

@@ -198,6 +198,14 @@ static void test_info_malformed(void)
 	g_assert_false(ocenv_parse_info(a, &info, NULL));
 	g_assert_false(ocenv_parse_info(b, &info, NULL));
 	g_assert_false(ocenv_parse_info(c, &info, NULL));
+	/* fuzz-ocenv: a valid reason with a bad VPNFD leaked the reason; the
+	 * info must come back empty (run under ASan: make check SANITIZE=1) */
+	{
+		g_autoptr(GHashTable) d = table("reason", "connect", "VPNFD", "x", NULL);
+
+		g_assert_false(ocenv_parse_info(d, &info, NULL));
+		g_assert_null(info.reason);
+	}
 }
 
 static void test_variant_roundtrip(void)

@@ -198,6 +198,9 @@ static void test_malformed(void)
 	expect_invalid(table("ifconfig_local", "10.8.0.2", "tun_mtu", "99999", NULL), "tun_mtu");
 	expect_invalid(table("dev", "../../x", "ifconfig_local", "10.8.0.2", NULL), "dev");
 	expect_invalid(table("dev", "tun0", NULL), "ifconfig_local");
+	/* fuzz-ovpnenv: a name that is not UTF-8 could not reach the holder */
+	expect_invalid(table("dev", "tun\xff", "ifconfig_local", "10.8.0.2", NULL), "dev");
+	expect_invalid(table("dev", "tu n", "ifconfig_local", "10.8.0.2", NULL), "dev");
 }
 
 int main(int argc, char **argv)
