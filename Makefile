@@ -4,6 +4,8 @@
 #   make check           unit + integration tests (integration needs root:
 #                        it creates a test user and network namespaces)
 #   make bench           benchmarks, figures as ratios against a reference
+#   make demo            a local VPN lab, and vpnns -- curl through it
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS each
 #   make install         PREFIX=/usr/local DESTDIR= honoured everywhere
 
 PREFIX      ?= /usr/local
@@ -58,11 +60,12 @@ $(PATHS_STAMP):
 
 all: vpnns vpnc-script/vpnns-vpnc-script $(PLUGIN)
 
-# The plug-in links nothing but libc: it execs vpnns for the real work.
+# The plug-in links nothing but libc: it execs vpnns for the real work.  It
+# is never built with the sanitizers: it is loaded into OpenVPN's process.
 $(PLUGIN): openvpn-plugin/vpnns-openvpn.c openvpn-plugin/vpnns-openvpn.map src/ovpnproto.h Makefile $(PATHS_STAMP)
 	$(CC) -std=gnu11 -Wall -Wextra -Werror=missing-prototypes -D_GNU_SOURCE \
 		-D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC -shared -fvisibility=hidden \
-		-DVPNNS_BIN='"$(bindir)/vpnns"' $(CPPFLAGS) $(CFLAGS) $(VPNNS_LDFLAGS) $(LDFLAGS) \
+		-DVPNNS_BIN='"$(bindir)/vpnns"' $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) \
 		-Wl,--version-script=openvpn-plugin/vpnns-openvpn.map -o $@ $<
 
 src/%.o: src/%.c $(HEADERS) Makefile
@@ -106,6 +109,10 @@ bench: vpnns
 	@$(AS_ROOT) tests/setup.sh
 	@for b in tests/bench/*.sh; do $(AS_ROOT) bash "$$b" || exit 1; done
 
+# A local ocserv lab, openconnect without root, a browser's-eye view
+demo: all
+	@$(AS_ROOT) bash tests/demo.sh
+
 # libFuzzer targets for every parser of untrusted input (needs clang)
 fuzz:
 	tests/fuzz/run.sh
@@ -134,4 +141,4 @@ clean:
 	rm -f vpnns src/*.o src/*.a $(UNIT_BINS) $(TOOLS) vpnc-script/vpnns-vpnc-script $(PLUGIN) .paths-*
 	rm -rf tests/fuzz/build
 
-.PHONY: all check check-unit check-integration bench fuzz lint-man install uninstall clean
+.PHONY: all check check-unit check-integration bench demo fuzz lint-man install uninstall clean

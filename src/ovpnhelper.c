@@ -288,6 +288,16 @@ static void ovpnhelper_event(OvpnHelper *h, const char *buf, size_t len)
 				 h->opts.name, h->user.name);
 }
 
+static void ovpnhelper_clear(OvpnHelper *h)
+{
+	ovpnhelper_unwatch(h);
+	kpath_user_clear(&h->user);
+	g_clear_pointer(&h->opts.name, g_free);
+	g_clear_pointer(&h->opts.state_dir, g_free);
+	g_clear_pointer(&h->routes, g_array_unref);
+	g_clear_pointer(&h->routes_dev, g_free);
+}
+
 int ovpnhelper_main(int argc, char **argv)
 {
 	OvpnHelper h = { .sock = OVPNPROTO_HELPER_FD, .openvpn = getppid(), .watcher_fd = -1 };
@@ -297,6 +307,7 @@ int ovpnhelper_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (!ovpnhelper_args(&h, argc, argv, &error)) {
 		ovpnhelper_reply(&h, FALSE, "%s", error->message);
+		ovpnhelper_clear(&h);
 		return 1;
 	}
 	ovpnhelper_reply(&h, TRUE, "serving sandbox '%s' of %s", h.opts.name, h.user.name);
@@ -326,7 +337,6 @@ int ovpnhelper_main(int argc, char **argv)
 		}
 		ovpnhelper_event(&h, buf, (size_t)n);
 	}
-	ovpnhelper_unwatch(&h);
-	kpath_user_clear(&h.user);
+	ovpnhelper_clear(&h);
 	return 0;
 }

@@ -167,7 +167,20 @@ oc_failed() {  # oc_failed LABEL WHAT
 }
 
 echo "# iperf3 through openconnect -> ocserv (lab, DTLS, tunnel MTU 1434): ${SECS} s x ${REPEATS} per direction, medians"
-echo "# $(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# how busy the machine is without us (other benchmarks, builds): iperf3,
+# openconnect and ocserv need every CPU there is
+cpu_busy() {  # percent of CPU time not idle over 1 s
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		u = y[1] - x[1]; i = y[2] - x[2]; printf "%d", (u + i) ? 100 * u / (u + i) : 0 }'
+}
+busy=$(cpu_busy)
+echo "# $(nproc) CPUs, ${busy}% busy before the runs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+[ "$busy" -lt 15 ] ||
+	echo "# WARNING: the machine is busy with other work: the figures are lower and noisier than on an idle one"
 
 # All three paths are connected at once (an idle one costs nothing), and
 # the runs take turns - kernel, relay, classic, both directions, REPEATS
@@ -195,12 +208,14 @@ fi
 
 # --- 3. the classic vpnns --------------------------------------------------------
 # Its --attach joins the namespace of a running "watcher" daemon or creates
-# one, and every `vpnns --name bc --` does the same; one that comes while
-# another is still creating it (the pid file is written before the watcher
-# listens) creates a second namespace and takes the watcher socket over, so
-# that the first fails ("can't connect to watcher").  So a keeper process
-# creates the namespace first and holds it (the watcher lives while a
-# client does); only then openconnect attaches and the clients join.
+# one, and every `vpnns --name bc --` does the same.  Two starts at once
+# race (it writes the watcher's pid file before the watcher listens, and a
+# start that finds a pid but no listener creates a second namespace):
+# polling with `vpnns --name bc -- ip addr` while --attach was creating it
+# made the attach fail here ("can't connect to watcher") and openconnect
+# exit.  So a keeper process creates the namespace first and holds it (the
+# watcher lives while it has a client); only then openconnect attaches, and
+# the clients join.
 classic_keeper_ready() {
 	local pid
 	pid=$(cat "$work/u/keeper.pid" 2>/dev/null) && [ -n "$pid" ] && pgrep -P "$pid" >/dev/null
@@ -221,7 +236,7 @@ if [ -n "$HAVE_CLASSIC" ]; then
 		OC_STARTED+=(bc)
 		if OCLAB_OC_WRAP=as_user oclab_openconnect_bg bc --script-tun --script "$CLASSIC --attach --name bc" &&
 			wait_until 20 classic_ready; then
-			PATHS+=(classic); BIN[classic]=$CLASSIC; NAMEOF[classic]=bc
+			PATHS+=(classic); BIN[classic]=$CLASSIC; NAMEOF[classic]="bc"
 		else
 			oc_failed bc "the classic vpnns did not connect"
 		fi

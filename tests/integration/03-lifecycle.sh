@@ -78,7 +78,7 @@ vpnns_user up "$K"
 hp=$(holder_pid "$K")
 orphan=$(start_inside "$K" "$PF" sleep 300)
 kill -KILL "$hp"
-wait_until 5 sh -c "! kill -0 $hp"
+wait_until 5 eval '! alive '"$hp"
 assert_match "list shows a dead holder as stale" "^$K +$hp +stale " "$(vpnns_user list)"
 err=$(vpnns_user --name "$K" -- true 2>&1)
 assert_status "the next run recovers with a fresh sandbox" 0 vpnns_user --name "$K" -- true
@@ -95,7 +95,7 @@ assert_false "the orphan is gone" alive "$orphan"
 D=$(uniq_name dead); track "$D"
 vpnns_user up "$D"; hp=$(holder_pid "$D")
 orphan=$(start_inside "$D" "$PF" sleep 300)
-kill -KILL "$hp"; wait_until 5 sh -c "! kill -0 $hp"
+kill -KILL "$hp"; wait_until 5 eval '! alive '"$hp"
 out=$(vpnns_user stop "$D")
 assert_match "stop of a dead sandbox ends what still ran in it" "holder was already gone.*ended 1 process: $orphan \(sleep\)" "$out"
 assert_false "the orphan is gone" alive "$orphan"

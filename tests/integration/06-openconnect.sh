@@ -69,7 +69,7 @@ assert_match "relay: ... in the text form too" "relay in: +[1-9][0-9]* packets" 
 
 ap=$(attach_pid "$R")
 oclab_openconnect_stop r1 INT
-assert_true "relay: disconnect ends the attach process" wait_until 3 sh -c "! kill -0 $ap 2>/dev/null"
+assert_true "relay: disconnect ends the attach process" wait_until 3 eval '! alive '"$ap"
 assert_true "relay: after disconnect only lo and no name server" wait_until 3 offline "$R"
 
 # openconnect killed without a word: the relay must notice by itself
@@ -78,7 +78,7 @@ wait_until 20 connected "$R"
 ap=$(attach_pid "$R")
 t0=$(date +%s%N)
 kill -KILL "$OCLAB_OC_PID"
-wait_until 3 sh -c "! kill -0 $ap 2>/dev/null"
+wait_until 3 eval '! alive '"$ap"
 t1=$(date +%s%N)
 assert_true "relay: openconnect SIGKILL -> attach gone within 1 s ($(( (t1 - t0) / 1000000 )) ms)" \
 	test $(( (t1 - t0) / 1000000 )) -lt 1000
@@ -102,8 +102,8 @@ assert_ne "two identities: separate network namespaces" \
 # vpnns stop while connected ends the relay and the openconnect serving it
 ap=$(attach_pid "$R2"); ocp=$OCLAB_OC_PID
 out=$(vpnns_user stop "$R2")
-assert_true "stop while connected ends the relay" wait_until 3 sh -c "! kill -0 $ap 2>/dev/null"
-assert_true "stop while connected ends the openconnect that served it" wait_until 5 sh -c "! oclab_pid_alive $ocp"
+assert_true "stop while connected ends the relay" wait_until 3 eval '! alive '"$ap"
+assert_true "stop while connected ends the openconnect that served it" wait_until 5 eval '! oclab_pid_alive '"$ocp"
 oclab_openconnect_stop r3 INT
 
 # --- relay path with the user's own vpnc-script -----------------------------------

@@ -113,7 +113,8 @@
 #       trap ovlab_down on EXIT (before any EXIT trap already set, e.g.
 #       tests/lib/env.sh's cleanup_sandboxes or oclab_down, which still run),
 #       and make INT/TERM exit through it.  (oclab_trap replaces the EXIT
-#       trap: with both labs, call ovlab_trap after it.)
+#       trap: with both labs, call ovlab_trap after it.  In a subshell it
+#       installs just ovlab_down.)
 #   ovlab_client_config [--exec] [--dynamic] FILE [LINE...]
 #       Write a complete client config FILE (mode 0600): client, dev tun,
 #       proto udp, remote (the lab server), nobind, disable-dco,
@@ -539,6 +540,14 @@ ovlab_up() {
 _ovlab_up_net() {
 	local ns=$OVLAB_NETNS br=$OVLAB_HOST_IF hs=vpo-$OVLAB_ID-s len=${OVLAB_LINK4#*/}
 	ip netns add "$ns" || return 1
+	# the server's tun device is to send nothing of its own: no router
+	# solicitations (sent at +0, +4, +12 s... by default), no DAD probes.
+	# OpenVPN's server forwards such multicast to every client, and a client
+	# with its tun still down (no plug-in, or before the plug-in brought it
+	# up) stops reading its socket until the tun can take the packet, i.e.
+	# for good, and ping-restarts 10 s later.
+	ip netns exec "$ns" sh -c 'for k in router_solicitations dad_transmits; do
+		echo 0 >/proc/sys/net/ipv6/conf/default/$k || exit 1; done' || return 1
 	ip link add "$br" type bridge || return 1
 	# no IPv6 autoconfiguration or router solicitations on the lab bridge
 	echo 0 2>/dev/null >"/proc/sys/net/ipv6/conf/$br/accept_ra"
@@ -873,8 +882,14 @@ _ovlab_noexec_ok() {
 _ovlab_launch() {
 	local pidfile=$1 wrap=(); shift
 	read -ra wrap <<<"${OVLAB_OVPN_WRAP:-}"
-	"${wrap[@]}" sh -c '
-		echo $$ >&3; exec 3>&-; cd /
+	"${wrap[@]}" bash -c '
+		echo $$ >&3
+		# no descriptor of the caller (a $(...) pipe would never see EOF)
+		for fd in /proc/$$/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+		done
+		cd /
 		exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			${HOME:+HOME=$HOME} ${USER:+USER=$USER} ${LOGNAME:+LOGNAME=$LOGNAME} \
 			openvpn --config "$@"' sh "$@" 3>"$pidfile" </dev/null
@@ -1063,10 +1078,16 @@ ovlab_leftovers() {
 ovlab_trap() {
 	local prev=
 	# keep an EXIT trap already set (env.sh's cleanup_sandboxes, oclab_down)
-	# and run it after ovlab_down
-	eval "set -- $(trap -p EXIT)"
-	[ $# -ge 3 ] && prev=$3
-	case $prev in *ovlab_down*) ;; *) trap "ovlab_down${prev:+; $prev}" EXIT ;; esac
+	# and run it after ovlab_down; not in a subshell, which has none of its
+	# own yet (trap -p there shows the parent's)
+	if [ "$BASHPID" = "$$" ]; then
+		eval "set -- $(trap -p EXIT)"
+		[ $# -ge 3 ] && prev=$3
+	fi
+	case $prev in
+	*ovlab_down*) trap -- "$prev" EXIT ;;
+	*) trap -- "ovlab_down${prev:+; $prev}" EXIT ;;
+	esac
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 }

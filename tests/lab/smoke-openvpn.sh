@@ -4,7 +4,7 @@
 # up/route-up/route-pre-down/down scripts (nearly what a plug-in sees) as
 # fixtures for the unit tests of the plug-in's environment parser.
 #
-# Run as root: bash tests/lab/smoke-openvpn.sh   (TAP on stdout, 15-25 s)
+# Run as root: bash tests/lab/smoke-openvpn.sh   (TAP on stdout, 20-30 s)
 #
 # Three labs in turn:
 #   1. default (dhcp-option DNS/DOMAIN): a root openvpn in a client netns,
@@ -14,23 +14,30 @@
 #      route-noexec and recording scripts: the host gets a tun device, down
 #      and unconfigured, and no route or address
 #   2. --dns-option: the same recording with OpenVPN 2.6's "dns" options;
-#      then SIGUSR1 without persist-tun (the tun device is recreated)
-#   3. --persist-tun --up-restart: SIGUSR1 keeps the tun device; an ocserv
-#      lab and a second OpenVPN lab come up and go at the same time
+#      SIGUSR1 without persist-tun (the tun device is recreated)
+#   3. --persist-tun --up-restart: SIGUSR1 keeps the tun device (in a client
+#      netns, traffic still flows); a --dynamic client gets a new address
+#      and its tun device is reopened anyway; a second OpenVPN lab and an
+#      ocserv lab come up and go at the same time
 # Each lab is torn down and checked for leftovers.
 #
 # Fixtures (tests/lab/fixtures/) are written when missing, or always with
 # OVLAB_UPDATE_FIXTURES=1:
-#   openvpn-{up,route-up,route-pre-down,down}.env       lab 1
+#   openvpn-{up,route-up,route-pre-down,down}.env       lab 1: connect, then
+#                                                       exit on SIGTERM
 #   openvpn-dns-{up,route-up,route-pre-down,down}.env   lab 2 (--dns-option)
-# Each is the output of `env` in the script (the first call of that
-# script_type: connect, then exit on SIGTERM), with a twin *.env0 with the
-# output of `env -0`.  openvpn is started with a clean environment (PATH,
-# HOME, USER, LOGNAME), so the rest is OpenVPN's, plus PWD from the script's
-# /bin/sh; a plug-in gets the same variables except script_type (and PWD).
+#   openvpn-persist-down-restart.env, openvpn-persist-up-restart.env
+#                                                       lab 3: SIGUSR1 with
+#                                                       persist-tun, up-restart
+# all with ifconfig-noexec and route-noexec, as the plug-in will run.  Each
+# is the output of `env` in the script, with a twin *.env0 with the output of
+# `env -0`.  OpenVPN gives scripts only its own variables (no PATH, nothing
+# of its caller's environment), and the script's /bin/sh adds PWD=/; a
+# plug-in gets the same except script_type (and PWD).
 #
 # Debian packages: those of tests/lab/openvpn-lab.sh (openvpn openssl
-# dnsmasq busybox iproute2 util-linux curl dnsutils).
+# dnsmasq busybox iproute2 util-linux curl dnsutils); ocserv and gnutls-bin
+# for the ocserv lab next to lab 3 (skipped without them).
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib/tap.sh"
@@ -94,11 +101,12 @@ host_state() {  # what the lab must never change on the host
 	findmnt -n -o TARGET,FSTYPE /run
 }
 
-# host_routes: the host's routes, without the lab's own link and
-# unreachable routes (other labs may come and go meanwhile)
+# host_routes: the host's routes, without unreachable ones and those of
+# lab links and link-local (other labs, ours or other people's, may come and
+# go meanwhile)
 host_routes() {
-	{ ip -4 route show; ip -6 route show; } | grep -v '^unreachable ' |
-		grep -Ev '^198\.51\.100\.|^2001:db8:100(:|::)' | sort
+	{ ip -4 route show; ip -6 route show; } |
+		grep -Ev '^unreachable |^fe80:|dev (vpl|vpo)-|^198\.51\.100\.|^2001:db8:100(:|::)' | sort
 }
 
 # lab_pids: every process the lab knows of (tracked and inside its netns)
@@ -254,7 +262,8 @@ assert_eq "the slot link points to the lab dir" "$OVLAB_DIR" "$(readlink "/tmp/v
 assert_match "the host side of the lab link" "inet $OVLAB_HOST4/" "$(ip -4 addr show dev "$OVLAB_HOST_IF")"
 assert_match "the server listens on udp $OVLAB_SERVER_IP4:1194" "$OVLAB_SERVER_IP4:1194 " \
 	"$(ovlab_server_exec ss -Hnlu)"
-assert_eq "the server netns does not forward IPv4" 0 "$(ovlab_server_exec cat /proc/sys/net/ipv4/ip_forward)"
+assert_eq "the server netns forwards nothing (IPv4, IPv6)" "0 0" \
+	"$(ovlab_server_exec cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding | paste -sd' ')"
 for l in 'push "route 198.18.9.0 255.255.255.0"' 'push "route 203.0.113.0 255.255.255.0"' \
 	'push "route-ipv6 2001:db8:203::/64"' 'push "dhcp-option DNS 203.0.113.53"' \
 	'push "dhcp-option DOMAIN vpnns.test"' 'topology subnet' 'server 198.18.1.0 255.255.255.0' \
@@ -546,34 +555,29 @@ second_ovlab_ok() (
 	ovlab_down
 	[ -z "$(ovlab_leftovers "$id")" ] || exit 5
 )
+# both at once, in the background (they take a few seconds each)
 t0=$(now_ms)
-assert_true "a second OpenVPN lab can be up at the same time (own slot; a client connects)" \
-	second_ovlab_ok "$OVLAB_SLOT"
-tap_diag "the second OpenVPN lab took $(( $(now_ms) - t0 )) ms"
-assert_true "lab 3 keeps its OpenVPN-only unreachable routes" \
-	sh -c "ip route show | grep -q '^unreachable 198.18.1.0/24' && ip route show | grep -q '^unreachable 198.18.9.0/24'"
-
-ocserv_lab_ok() (
-	# an ocserv lab in this subshell, next to lab 3
-	. "$HERE/ocserv-lab.sh"
-	unset $(compgen -v OCLAB_ | grep -vx OCLAB_VPNC_SCRIPT)
-	oclab_trap
-	oclab_up >/dev/null || exit 1
-	echo "ocserv lab $OCLAB_ID in slot $OCLAB_SLOT"
-	[ "$OCLAB_SLOT" != "$1" ] || exit 2
-	id=$OCLAB_ID
-	oclab_down
-	[ -z "$(oclab_leftovers "$id")" ] || exit 3
-)
+second_ovlab_ok "$OVLAB_SLOT" >"$OVLAB_DIR/second.out" 2>&1 &
+second_job=$!
+have_ocserv=
 if command -v ocserv >/dev/null && command -v certtool >/dev/null && [ -r "$HERE/ocserv-lab.sh" ]; then
-	t0=$(now_ms)
-	assert_true "an ocserv lab can be up at the same time (own slot)" ocserv_lab_ok "$OVLAB_SLOT"
-	tap_diag "the ocserv lab took $(( $(now_ms) - t0 )) ms"
-	assert_true "lab 3 keeps the host's unreachable routes after the ocserv lab went" \
-		sh -c "ip route show | grep -q '^unreachable 203.0.113.0/24' && ip route show | grep -q '^unreachable 198.18.1.0/24' && ip -6 route show | grep -q '^unreachable 2001:db8:3::/64'"
+	have_ocserv=1
+	ocserv_lab_ok "$OVLAB_SLOT" >"$OVLAB_DIR/ocserv.out" 2>&1 &
+	ocserv_job=$!
+fi
+wait "$second_job"
+assert_eq "a second OpenVPN lab can be up at the same time (own slot; a client connects)" 0 "$?"
+tap_diag "$(cat "$OVLAB_DIR/second.out")"
+if [ -n "$have_ocserv" ]; then
+	wait "$ocserv_job"
+	assert_eq "an ocserv lab can be up at the same time (own slot)" 0 "$?"
+	tap_diag "$(cat "$OVLAB_DIR/ocserv.out")"
 else
 	tap_ok "an ocserv lab can be up at the same time # SKIP no ocserv"
 fi
+tap_diag "the other two labs took $(( $(now_ms) - t0 )) ms"
+assert_true "lab 3 keeps the host's unreachable routes after the other labs went" \
+	sh -c "ip route show | grep -q '^unreachable 203.0.113.0/24' && ip route show | grep -q '^unreachable 198.18.1.0/24' && ip route show | grep -q '^unreachable 198.18.9.0/24' && ip -6 route show | grep -q '^unreachable 2001:db8:3::/64' && ip -6 route show | grep -q '^unreachable 2001:db8:203::/64'"
 assert_eq "k3 still reaches the intranet after the other labs went" "$OVLAB_PAGE" \
 	"$(ip netns exec "$C3" curl -fsS --max-time 5 "$OVLAB_URL4")"
 teardown_and_check "lab 3" "$K3" "$P3" "$D3"
