@@ -24,7 +24,8 @@ apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config libglib2.0-dev libnl-3-dev libnl-route-3-dev libcap-dev \
 	sudo passwd util-linux procps iproute2 socat mandoc groff-base man-db \
 	ocserv openconnect vpnc-scripts gnutls-bin dnsmasq busybox curl dnsutils \
-	iputils-ping openvpn easy-rsa openssl iperf3 hyperfine ocproxy ca-certificates
+	iputils-ping openvpn easy-rsa openssl iperf3 hyperfine ocproxy ca-certificates \
+	clang libclang-rt-14-dev
 if [ -n "$fresh" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	for d in $fresh; do
 		systemctl disable --now "$d" >/dev/null 2>&1 || true

@@ -555,6 +555,18 @@ second_ovlab_ok() (
 	ovlab_down
 	[ -z "$(ovlab_leftovers "$id")" ] || exit 5
 )
+ocserv_lab_ok() (
+	# an ocserv lab in this subshell, next to lab 3
+	. "$HERE/ocserv-lab.sh"
+	unset $(compgen -v OCLAB_ | grep -vx OCLAB_VPNC_SCRIPT)
+	oclab_trap
+	oclab_up >/dev/null || exit 1
+	echo "ocserv lab $OCLAB_ID in slot $OCLAB_SLOT"
+	[ "$OCLAB_SLOT" != "$1" ] || exit 2
+	id=$OCLAB_ID
+	oclab_down
+	[ -z "$(oclab_leftovers "$id")" ] || exit 3
+)
 # both at once, in the background (they take a few seconds each)
 t0=$(now_ms)
 second_ovlab_ok "$OVLAB_SLOT" >"$OVLAB_DIR/second.out" 2>&1 &
