@@ -143,6 +143,24 @@ static gboolean client_connect(VpnnsClient *client, GError **error)
 		}
 		return vpnns_set_errno(error, errsv, "cannot connect to %s", client->paths->ctl);
 	}
+	/* Only our own holder may serve us: a planted socket (or a symlink to
+	 * someone else's) must not hand us another user's namespaces. */
+	{
+		struct ucred peer;
+
+		if (!fdpass_peercred(fd, &peer, error)) {
+			close(fd);
+			return FALSE;
+		}
+		if (peer.uid != geteuid()) {
+			close(fd);
+			g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_PERMISSION,
+				    "%s is served by uid %u, not by you (uid %u): refusing to use it; "
+				    "'vpnns stop %s' or remove %s", client->paths->ctl, (unsigned)peer.uid,
+				    (unsigned)geteuid(), client->paths->name, client->paths->dir);
+			return FALSE;
+		}
+	}
 	client->sock = fd;
 	return TRUE;
 }

@@ -849,7 +849,7 @@ ovlab_client_config() {
 			echo "<cert>"; cat "$OVLAB_DIR/pki/$base.crt"; echo "</cert>"
 			echo "<key>"; cat "$OVLAB_DIR/pki/$base.key"; echo "</key>"
 			echo "<tls-crypt>"; cat "$OVLAB_TLS_CRYPT_KEY"; echo "</tls-crypt>"
-			[ $# -gt 0 ] && printf '%s\n' "$@"
+			if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi
 		} >"$f"
 	)
 }

@@ -289,6 +289,7 @@ assert_false "client netns cannot reach the intranet before the VPN" \
 
 # -- a root openvpn in a client netns, configuring its tun itself -------------
 ovlab_client_config --exec "$OVLAB_DIR/k1.ovpn"
+assert_eq "ovlab_client_config (no extra lines) succeeds" 0 "$?"
 K1_IP4=$OVLAB_CONF_IP4 K1_IP6=$OVLAB_CONF_IP6
 assert_eq "the first config's own addresses" "198.18.1.101 2001:db8:3::101" "$K1_IP4 $K1_IP6"
 assert_eq "ovlab_client_addr" "$K1_IP6" "$(ovlab_client_addr "$OVLAB_DIR/k1.ovpn" ipv6)"
