@@ -55,7 +55,9 @@
 # or, with --dns-option, OpenVPN 2.6's
 #   dns server 1 address 203.0.113.53, dns search-domains vpnns.test
 # Its management interface listens on 127.0.0.1:7505 inside the server
-# netns (ovlab_mgmt).  Everything the lab writes is under OVLAB_DIR.  While
+# netns (ovlab_mgmt).  Its tun device sends nothing of its own (no IPv6
+# router solicitations or DAD probes: sysctls in the server netns), so no
+# client gets a packet nobody sent; see _ovlab_up_net for why that matters.  Everything the lab writes is under OVLAB_DIR.  While
 # any lab (this one or an ocserv lab) is up, the host holds "unreachable"
 # routes for the lab-only ranges (see _ovlab_safety_net): nothing sent from
 # the host to them can leave the machine.
@@ -143,7 +145,8 @@
 #       host netns unless OVLAB_OVPN_WRAP (a command prefix; words, a shell
 #       function is fine) says otherwise, e.g.
 #         OVLAB_OVPN_WRAP="ovlab_client_sandbox c1" ovlab_openvpn_bg k1 C
-#       ovlab_down stops it.
+#       ovlab_down stops it.  In the host netns it refuses a config without
+#       ifconfig-noexec and route-noexec unless OVLAB_ALLOW_EXEC=1.
 #   ovlab_openvpn_stop NAME [SIGNAL [SECONDS]]
 #       Send SIGNAL (default TERM) to that openvpn and wait (default 10 s)
 #       until it has exited; non-zero if it has not.
@@ -176,6 +179,9 @@
 #                                      answer (e.g. "status 2", "kill CN");
 #                                      status 2 on an ERROR: answer
 #   ovlab_sessions                     how many clients the server has
+#                                      (a client that went without an exit
+#                                      notification counts until the server
+#                                      drops it, up to 20 s later)
 #   ovlab_wait_sessions N [SECONDS]    wait (default 10 s) until exactly N
 #   ovlab_pid_alive PID                PID exists and is not a zombie
 #   ovlab_leftovers [ID]               print what of lab ID still exists
