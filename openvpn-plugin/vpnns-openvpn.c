@@ -42,6 +42,7 @@
 struct vpnns_plugin {
 	int sock;
 	pid_t helper;
+	const char *bin;  /* the vpnns that serves as helper */
 	plugin_log_t log;
 	char *buf; /* OVPNPROTO_MAX bytes */
 };
@@ -73,7 +74,8 @@ static int plugin_wait_reply(struct vpnns_plugin *p, int ms)
 	}
 	n = recv(p->sock, reply, sizeof(reply) - 1, 0);
 	if (n <= 0) {
-		plugin_msg(p, PLOG_ERR, "the vpnns helper went away (is " VPNNS_BIN " installed?)");
+		snprintf(reply, sizeof(reply), "the vpnns helper went away (is %s installed?)", p->bin);
+		plugin_msg(p, PLOG_ERR, reply);
 		return -1;
 	}
 	reply[n] = 0;
@@ -92,8 +94,10 @@ static void plugin_reap(struct vpnns_plugin *p)
 			return;
 		nanosleep(&ts, NULL);
 	}
-	kill(p->helper, SIGKILL);
-	waitpid(p->helper, NULL, 0);
+	/* After OpenVPN dropped root this may fail (the helper is root):
+	 * then leave it - never hang OpenVPN's exit on it. */
+	if (kill(p->helper, SIGKILL) == 0)
+		waitpid(p->helper, NULL, 0);
 }
 
 static void plugin_free(struct vpnns_plugin *p)
@@ -144,6 +148,7 @@ PLUGIN_API int openvpn_plugin_open_v3(const int v3structver,
 		else
 			argv[n++] = (char *)args->argv[i];
 	}
+	p->bin = bin;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(argv);

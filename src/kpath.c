@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -34,7 +35,13 @@ static int kpath_watch(VpnnsClient *client)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(CtlMsg) reply = client_request(client, CTL_OP_WATCH, NULL, NULL, -1, &error);
 
-	return reply ? KPATH_WATCH_GONE : KPATH_WATCH_DIED;
+	if (reply)
+		return KPATH_WATCH_GONE;
+	/* a holder of an older vpnns answers "unknown operation": no watch */
+	if (g_error_matches(error, VPNNS_ERROR, VPNNS_ERROR_PROTOCOL) ||
+	    g_error_matches(error, VPNNS_ERROR, VPNNS_ERROR_UNSUPPORTED))
+		return KPATH_WATCH_UNSUPPORTED;
+	return KPATH_WATCH_DIED;
 }
 
 void kpath_user_clear(KpathUser *u)
@@ -68,8 +75,9 @@ gboolean kpath_user_lookup(const char *spec, KpathUser *u, GError **error)
 	}
 	if (pw->pw_uid == 0) {
 		g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
-			    "the kernel path moves the tunnel into a user's sandbox: say whose with "
-			    "--user NAME (root's own sandbox is not supported)");
+			    "the kernel path moves the tunnel into a user's sandbox: say whose "
+			    "(vpnns --attach --user NAME, or user=NAME for the OpenVPN plug-in); "
+			    "root's own sandbox is not supported");
 		return FALSE;
 	}
 	u->uid = pw->pw_uid;
@@ -239,6 +247,12 @@ pid_t kpath_watch_start(const VpnnsOptions *opts, const KpathUser *u)
 		close_range(3, ~0U, 0); /* it watches; it needs none of our fds */
 		if (!kpath_become(u, &error))
 			_exit(hook_fail(error, NULL));
+		/* Set after the uid change (which clears it): die with the
+		 * helper, even where the helper may not signal the user's
+		 * processes (a systemd unit without CAP_KILL). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() == 1)
+			_exit(KPATH_WATCH_UNSUPPORTED);
 		_exit(kpath_child(opts, KPATH_WATCH, NULL, 0, -1));
 	}
 	return pid;

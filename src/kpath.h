@@ -25,6 +25,7 @@ typedef enum {
 /* KPATH_WATCH's exit statuses */
 #define KPATH_WATCH_GONE 0  /* the sandbox was stopped (or is not there) */
 #define KPATH_WATCH_DIED 3  /* the holder died; the state directory remains */
+#define KPATH_WATCH_UNSUPPORTED 4 /* the holder cannot be watched (another version) */
 
 void kpath_user_clear(KpathUser *u);
 

@@ -47,7 +47,10 @@ typedef struct {
 	char *routes_dev;
 	pid_t watcher;
 	int watcher_fd;       /* its pidfd, -1 when none */
+	gint64 restart_deadline; /* after a SIGUSR1 for a dead holder: 0 or when to give up */
 } OvpnHelper;
+
+#define OVPNHELPER_RESTART_MS 15000
 
 gboolean ovpnhelper_parse_request(const void *buf, size_t len, guint32 *event, char ***envp,
 				  GError **error)
@@ -124,6 +127,11 @@ static gboolean ovpnhelper_args(OvpnHelper *h, int argc, char **argv, GError **e
 			g_free(h->opts.name);
 			h->opts.name = g_strdup(argv[i] + 5);
 		} else if (g_str_has_prefix(argv[i], "state-dir=")) {
+			if (!g_path_is_absolute(argv[i] + 10)) {
+				g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_INVALID,
+					    "state-dir= must be an absolute path, not '%s'", argv[i] + 10);
+				return FALSE;
+			}
 			g_free(h->opts.state_dir);
 			h->opts.state_dir = g_strdup(argv[i] + 10);
 		} else {
@@ -165,9 +173,11 @@ static void ovpnhelper_watch(OvpnHelper *h)
 
 static void ovpnhelper_unwatch(OvpnHelper *h)
 {
-	if (h->watcher > 0) {
-		kill(h->watcher, SIGTERM);
-		waitpid(h->watcher, NULL, 0);
+	/* Never wait without a bound: a helper without CAP_KILL cannot signal
+	 * the user's watcher, which then dies with us (PR_SET_PDEATHSIG). */
+	if (h->watcher > 0 && kill(h->watcher, SIGTERM) == 0) {
+		for (int i = 0; i < 100 && waitpid(h->watcher, NULL, WNOHANG) == 0; i++)
+			g_usleep(10 * 1000);
 	}
 	if (h->watcher_fd >= 0)
 		close(h->watcher_fd);
@@ -175,25 +185,40 @@ static void ovpnhelper_unwatch(OvpnHelper *h)
 	h->watcher_fd = -1;
 }
 
+static void ovpnhelper_signal(OvpnHelper *h, int sig, const char *what)
+{
+	if (kill(h->openvpn, sig) == 0) {
+		g_printerr("vpnns-openvpn: %s OpenVPN (pid %d)\n", what, (int)h->openvpn);
+		return;
+	}
+	g_printerr("vpnns-openvpn: cannot signal OpenVPN (pid %d): %s; it will not notice that "
+		   "sandbox '%s' is gone (under systemd, give the unit CAP_KILL)\n",
+		   (int)h->openvpn, g_strerror(errno), h->opts.name);
+}
+
 /* The watcher ended: the sandbox is gone. */
 static void ovpnhelper_sandbox_gone(OvpnHelper *h)
 {
 	int status = 0;
-	gboolean stopped;
 
 	waitpid(h->watcher, &status, 0);
 	close(h->watcher_fd);
 	h->watcher = 0;
 	h->watcher_fd = -1;
-	stopped = WIFEXITED(status) && WEXITSTATUS(status) == KPATH_WATCH_GONE;
-	if (stopped) {
-		g_printerr("vpnns-openvpn: sandbox '%s' of %s was stopped; ending OpenVPN (pid %d)\n",
-			   h->opts.name, h->user.name, (int)h->openvpn);
-		kill(h->openvpn, SIGTERM);
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : KPATH_WATCH_DIED;
+	if (status == KPATH_WATCH_GONE) {
+		g_printerr("vpnns-openvpn: sandbox '%s' of %s was stopped\n", h->opts.name, h->user.name);
+		ovpnhelper_signal(h, SIGTERM, "ending");
+	} else if (status == KPATH_WATCH_DIED) {
+		/* A restart brings a new tun into a fresh sandbox - unless
+		 * --persist-tun keeps the dead one: then no UP follows, and
+		 * OpenVPN is ended rather than left spinning on it. */
+		g_printerr("vpnns-openvpn: the holder of sandbox '%s' died\n", h->opts.name);
+		ovpnhelper_signal(h, SIGUSR1, "restarting into a fresh sandbox:");
+		h->restart_deadline = vpnns_now_ms() + OVPNHELPER_RESTART_MS;
 	} else {
-		g_printerr("vpnns-openvpn: the holder of sandbox '%s' died; restarting OpenVPN "
-			   "(pid %d) into a fresh sandbox\n", h->opts.name, (int)h->openvpn);
-		kill(h->openvpn, SIGUSR1);
+		g_printerr("vpnns-openvpn: sandbox '%s' cannot be watched (its holder is from another "
+			   "version of vpnns); OpenVPN will not be told if it goes away\n", h->opts.name);
 	}
 }
 
@@ -226,8 +251,10 @@ static int ovpnhelper_up(OvpnHelper *h, GHashTable *env, guint32 event, GError *
 		g_array_append_vals(cfg->routes, h->routes->data, h->routes->len);
 	}
 	status = kpath_connect(&h->opts, &h->user, cfg, h->openvpn);
-	if (status == 0)
+	if (status == 0) {
+		h->restart_deadline = 0; /* the restart brought a tunnel */
 		ovpnhelper_watch(h);
+	}
 	return status;
 }
 
@@ -318,11 +345,20 @@ int ovpnhelper_main(int argc, char **argv)
 			{ .fd = h.watcher_fd, .events = POLLIN },
 		};
 		ssize_t n;
+		int timeout = h.restart_deadline ? (int)MAX(0, h.restart_deadline - vpnns_now_ms()) : -1;
+		int r = poll(p, 2, timeout);
 
-		if (poll(p, 2, -1) < 0) {
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
+		}
+		if (r == 0) { /* no UP since the restart: OpenVPN kept the dead tun */
+			h.restart_deadline = 0;
+			g_printerr("vpnns-openvpn: OpenVPN did not bring a new tunnel within %d s "
+				   "(--persist-tun keeps the dead one)\n", OVPNHELPER_RESTART_MS / 1000);
+			ovpnhelper_signal(&h, SIGTERM, "ending");
+			continue;
 		}
 		if (p[1].revents)
 			ovpnhelper_sandbox_gone(&h);

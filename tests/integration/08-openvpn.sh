@@ -126,8 +126,8 @@ pid=$(ovlab_openvpn_pid s)
 vpnns_user stop "$S" >/dev/null
 assert_true "vpnns stop while connected ends the OpenVPN that served it" \
 	wait_until 10 sh -c "! kill -0 $pid 2>/dev/null || [ \"\$(awk '{print \$3}' /proc/$pid/stat)\" = Z ]"
-assert_match "... as it says in OpenVPN's log" "sandbox '$S' of $TEST_USER was stopped; ending OpenVPN" \
-	"$(cat "$(ovlab_log s)")"
+assert_match "... as it says in OpenVPN's log" "sandbox '$S' of $TEST_USER was stopped.*ending OpenVPN \(pid $pid\)" \
+	"$(tr '\n' ' ' < "$(ovlab_log s)")"
 
 D=$(uniq_name died); track "$D"
 client d "$D"
@@ -140,6 +140,18 @@ sleep 1
 cpu=$(cpu_of "$pid")
 assert_true "... and OpenVPN is not spinning (${cpu:-?}% CPU)" awk -v c="${cpu:-100}" 'BEGIN { exit !(c < 50) }'
 ovlab_openvpn_stop d
+
+# with --persist-tun the restart keeps the dead device and brings no UP:
+# the helper must end OpenVPN instead of leaving it spinning
+Q=$(uniq_name deadpersist); track "$Q"
+client q "$Q" persist-tun
+completed q
+pid=$(ovlab_openvpn_pid q)
+kill -KILL "$(holder_pid "$Q")"
+assert_true "persist-tun and a dead holder: OpenVPN is ended within the helper's 15 s" \
+	wait_until 25 eval '! ovlab_pid_alive '"$pid"
+assert_match "... saying why" "did not bring a new tunnel within 15 s" "$(cat "$(ovlab_log q)")"
+ovlab_openvpn_stop q 2>/dev/null
 
 # --- OpenVPN 2.6's --dns, and a device configured on the host ---------------------------
 ovlab_down
