@@ -10,7 +10,7 @@
  * reports how long PROG took to exit.
  *
  *   tuntap-peer [--openconnect] --local ADDR --peer ADDR --mtu N --size N
- *               --count N [--wait-ms N] -- PROG [ARGS...]
+ *               --count N [--wait-ms N] [--interval-ms N] -- PROG [ARGS...]
  *
  * Exit status 0 when every reply arrived intact and PROG exited 0.
  */
@@ -94,7 +94,7 @@ static int is_reply(const uint8_t *r, size_t rlen, const uint8_t *req, size_t ql
 int main(int argc, char **argv)
 {
 	const char *local = NULL, *peer = NULL;
-	int mtu = 1500, size = 1000, count = 10, wait_ms = 10000, oc = 0, i;
+	int mtu = 1500, size = 1000, count = 10, wait_ms = 10000, oc = 0, interval_ms = 0, i;
 	struct in_addr src, dst;
 	int sv[2], status, got = 0;
 	uint8_t *req, *buf;
@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--size")) size = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--count")) count = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--wait-ms")) wait_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--interval-ms")) interval_ms = atoi(argv[++i]);
 	}
 	if (i >= argc - 1 || !local || !peer || inet_pton(AF_INET, local, &dst) != 1 ||
 	    inet_pton(AF_INET, peer, &src) != 1 || size < 28 || size > 65535) {
@@ -178,6 +179,8 @@ int main(int argc, char **argv)
 		struct pollfd p = { .fd = sv[0], .events = POLLIN };
 		int64_t until = now_ms() + 2000;
 
+		if (interval_ms > 0 && n > 0)
+			usleep((useconds_t)interval_ms * 1000);
 		if (send(sv[0], req, len, 0) != (ssize_t)len) {
 			perror("send");
 			break;
