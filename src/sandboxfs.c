@@ -235,6 +235,52 @@ static void sandboxfs_hide_sockets(void)
 	}
 }
 
+/* Copy the readable files, symlinks and subdirectories of @src into @dst
+ * (one level of subdirectories is all /etc/ssh has). */
+static void sandboxfs_copy_tree(const char *src, const char *dst, int depth)
+{
+	g_autoptr(GDir) dir = g_dir_open(src, 0, NULL);
+	const char *name;
+
+	if (!dir || mkdir(dst, 0755) < 0)
+		return;
+	while ((name = g_dir_read_name(dir))) {
+		g_autofree char *from = g_build_filename(src, name, NULL);
+		g_autofree char *to = g_build_filename(dst, name, NULL);
+		g_autofree char *link = g_file_read_link(from, NULL);
+		g_autofree char *text = NULL;
+		gsize len;
+
+		if (link) {
+			if (symlink(link, to) < 0)
+				g_debug("cannot copy the symlink %s", from);
+		} else if (g_file_test(from, G_FILE_TEST_IS_DIR)) {
+			if (depth < 2)
+				sandboxfs_copy_tree(from, to, depth + 1);
+		} else if (g_file_get_contents(from, &text, &len, NULL)) {
+			/* unreadable files (the server's host keys) are left out */
+			g_file_set_contents_full(to, text, (gssize)len, G_FILE_SET_CONTENTS_NONE, 0644, NULL);
+		}
+	}
+}
+
+/* ssh refuses configuration files owned by anyone but root or the user,
+ * and inside a user namespace root's files belong to nobody: every file in
+ * /etc/ssh/ssh_config.d makes ssh fail ("Bad owner or permissions").  Give
+ * the sandbox a copy of the client configuration that is the user's own. */
+static void sandboxfs_private_ssh(const Sandboxfs *fs)
+{
+	g_autofree char *copy = g_build_filename(fs->gendir, "ssh", NULL);
+
+	if (!g_file_test("/etc/ssh", G_FILE_TEST_IS_DIR))
+		return;
+	sandboxfs_copy_tree("/etc/ssh", copy, 0);
+	if (!g_file_test(copy, G_FILE_TEST_IS_DIR) ||
+	    mount(copy, "/etc/ssh", NULL, MS_BIND, NULL) < 0)
+		g_warning("cannot give the sandbox its own /etc/ssh; ssh may refuse root-owned "
+			  "configuration files inside");
+}
+
 Sandboxfs *sandboxfs_setup(const char *gendir, gboolean force_bind, GError **error)
 {
 	g_autoptr(Sandboxfs) fs = g_new0(Sandboxfs, 1);
@@ -263,6 +309,7 @@ Sandboxfs *sandboxfs_setup(const char *gendir, gboolean force_bind, GError **err
 		if (!sandboxfs_setup_bind(fs, error))
 			return NULL;
 	}
+	sandboxfs_private_ssh(fs);
 	return g_steal_pointer(&fs);
 }
 
