@@ -77,7 +77,7 @@ src/libvpnns.a: $(LIB_OBJS)
 vpnns: src/vpnns.o src/libvpnns.a
 	$(CC) $(VPNNS_LDFLAGS) $(LDFLAGS) -o $@ $^ $(VPNNS_LIBS)
 
-tests/unit/test-%: tests/unit/test-%.c src/libvpnns.a $(HEADERS) Makefile
+tests/unit/test-%: tests/unit/test-%.c tests/unit/fixture.h src/libvpnns.a $(HEADERS) Makefile
 	$(CC) $(VPNNS_CFLAGS) -Isrc $(CPPFLAGS) $(CFLAGS) $(VPNNS_LDFLAGS) $(LDFLAGS) \
 		-o $@ $< src/libvpnns.a $(VPNNS_LIBS)
 

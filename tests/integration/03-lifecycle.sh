@@ -8,14 +8,6 @@ cd /tmp
 HOME_T=$(user_home)
 
 # pids of the test user's processes whose command is vpnns (holders)
-# holders NAME: the live holders of sandbox NAME (a holder is forked, not
-# exec'd, so it keeps the command line of the vpnns that started it)
-holders() {
-	local p
-	for p in $(pgrep -u "$TEST_USER" -x vpnns); do
-		alive "$p" && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "--name $1 " && echo "$p"
-	done
-}
 
 # --- up, list, status ----------------------------------------------------------
 N=$(uniq_name life); track "$N"

@@ -6,12 +6,6 @@
 require_root
 cd /tmp
 
-holders() {  # holders NAME: live holders of sandbox NAME
-	local p
-	for p in $(pgrep -u "$TEST_USER" -x vpnns); do
-		alive "$p" && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "--name $1 " && echo "$p"
-	done
-}
 
 # --- 100 concurrent first starts ------------------------------------------------------
 C=$(uniq_name cold100); track "$C"

@@ -65,6 +65,15 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# holders NAME: the live holders of sandbox NAME (a holder is forked, not
+# exec'd, so it keeps the command line of the vpnns that started it)
+holders() {
+	local p
+	for p in $(pgrep -u "$TEST_USER" -x vpnns); do
+		alive "$p" && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "--name $1 " && echo "$p"
+	done
+}
+
 # start_inside NAME PIDFILE CMD...: start CMD in sandbox NAME in the
 # background as the test user; its own pid (not a wrapper's) lands in PIDFILE.
 start_inside() {

@@ -1,21 +1,10 @@
 /* test-ocenv.c - openconnect's vpnc-script environment parser */
 #include "ocenv.h"
+#include "fixture.h"
 #include "util.h"
 
 #include <string.h>
 #include <sys/socket.h>
-
-/* A recorded environment (tests/lab/fixtures, `env` output) as a table. */
-static GHashTable *fixture(const char *name)
-{
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	const char *path = g_test_get_filename(G_TEST_DIST, "..", "lab", "fixtures", name, NULL);
-
-	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-	lines = g_strsplit(text, "\n", -1);
-	return ocenv_table(lines);
-}
 
 static GHashTable *table(const char *first, ...)
 {

@@ -1,6 +1,7 @@
 /* test-ovpnenv.c - OpenVPN's script/plug-in environment parser */
 #include "ocenv.h"
 #include "ovpnenv.h"
+#include "fixture.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -16,21 +17,6 @@ static GHashTable *table(const char *first, ...)
 		g_hash_table_replace(env, g_strdup(k), g_strdup(va_arg(ap, const char *)));
 	va_end(ap);
 	return env;
-}
-
-/* A recorded environment (tests/lab/fixtures, `env -0`) as a table. */
-static GHashTable *fixture(const char *name)
-{
-	g_autofree char *text = NULL;
-	gsize len;
-	g_autoptr(GPtrArray) envp = g_ptr_array_new();
-	const char *path = g_test_get_filename(G_TEST_DIST, "..", "lab", "fixtures", name, NULL);
-
-	g_assert_true(g_file_get_contents(path, &text, &len, NULL));
-	for (gsize off = 0; off < len; off += strlen(text + off) + 1)
-		g_ptr_array_add(envp, text + off);
-	g_ptr_array_add(envp, NULL);
-	return ocenv_table((char **)envp->pdata);
 }
 
 static char *p2s(const VpnPrefix *p)
