@@ -3,6 +3,7 @@
 
 #include "ocenv.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 /* A recorded environment as a table.  NAME.env0 files hold `env -0`
@@ -25,4 +26,17 @@ static inline GHashTable *fixture(const char *name)
 		g_ptr_array_add(envp, text + off);
 	g_ptr_array_add(envp, NULL);
 	return ocenv_table((char **)envp->pdata);
+}
+
+/* An environment from NAME, VALUE, ... NULL pairs. */
+static inline GHashTable *table(const char *first, ...)
+{
+	GHashTable *env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	va_list ap;
+
+	va_start(ap, first);
+	for (const char *k = first; k; k = va_arg(ap, const char *))
+		g_hash_table_replace(env, g_strdup(k), g_strdup(va_arg(ap, const char *)));
+	va_end(ap);
+	return env;
 }

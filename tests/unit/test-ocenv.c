@@ -6,18 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static GHashTable *table(const char *first, ...)
-{
-	GHashTable *env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *k = first; k; k = va_arg(ap, const char *))
-		g_hash_table_replace(env, g_strdup(k), g_strdup(va_arg(ap, const char *)));
-	va_end(ap);
-	return env;
-}
-
 static char *prefix_str(const VpnPrefix *p)
 {
 	return vpncfg_prefix_to_string(p);
