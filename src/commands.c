@@ -322,7 +322,7 @@ static void commands_print_tunnel(const SandboxInfo *info)
 	g_autoptr(GVariant) counters = NULL;
 	const char *mode = "?";
 	guint32 attach = 0, vpn = 0, mtu = 0;
-	guint64 ip = 0, ib = 0, op = 0, ob = 0, id = 0, od = 0, pb = 0;
+	guint64 ip = 0, ib = 0, op = 0, ob = 0, id = 0, od = 0, pb = 0, im = 0, os = 0;
 
 	if (!info->tunnel) {
 		printf("tunnel:     none\n");
@@ -349,10 +349,13 @@ static void commands_print_tunnel(const SandboxInfo *info)
 	g_variant_lookup(counters, "in-dropped", "t", &id);
 	g_variant_lookup(counters, "out-dropped", "t", &od);
 	g_variant_lookup(counters, "pushback", "t", &pb);
+	g_variant_lookup(counters, "in-merged", "t", &im);
+	g_variant_lookup(counters, "out-split", "t", &os);
 	printf("relay in:   %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes, %"
-	       G_GUINT64_FORMAT " dropped\n", ip, ib, id);
+	       G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT " coalesced\n", ip, ib, id, im);
 	printf("relay out:  %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes, %"
-	       G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT " waits for the VPN\n", op, ob, od, pb);
+	       G_GUINT64_FORMAT " dropped, %" G_GUINT64_FORMAT " waits for the VPN, %"
+	       G_GUINT64_FORMAT " superpackets cut\n", op, ob, od, pb, os);
 }
 
 int commands_status(const VpnnsOptions *opts)

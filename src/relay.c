@@ -4,8 +4,16 @@
  * socket (one datagram per IP packet).  The relay moves them to and from a
  * tun device that the holder created inside the sandbox:
  *
- *   VPN socket --recvmmsg(64)--> write() each --> tun     (inbound)
- *   tun --read() up to 64--> sendmmsg --> VPN socket      (outbound)
+ *   VPN socket --recvmmsg(64)--> coalesce --> write() each --> tun   (inbound)
+ *   tun --read() until empty--> segment --> sendmmsg --> VPN socket  (outbound)
+ *
+ * The tun speaks virtio_net_hdr with segmentation offload (tun.c): the
+ * sandbox's TCP stack sends 64 KiB superpackets, which offload.c cuts into
+ * MTU-sized packets, and consecutive segments of one TCP stream in an
+ * inbound batch become one superpacket, as a network card's GRO would make
+ * them - one write() and one trip through the sandbox's stack for many
+ * packets, which is where a relay's time goes.  A tun without the header
+ * (handed over by an older holder) is relayed packet by packet.
  *
  * Every buffer holds 64 KiB, the largest IP packet, so no MTU truncates
  * (the classic relay's 2048-byte buffer did).  Both fds are nonblocking and
@@ -17,12 +25,16 @@
 #include "relay.h"
 #include "ctl.h"
 #include "fdpass.h"
+#include "offload.h"
 #include "util.h"
 
 #include <glib-unix.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,24 +43,75 @@
 #define RELAY_PKT_MAX 65536
 #define RELAY_REPORT_MS 1000
 
+/* Inbound slots: the vnet header's room, then a packet, which coalescing
+ * may grow to 64 KiB. */
+#define RELAY_HEADROOM 16
+#define RELAY_SLOT (RELAY_HEADROOM + RELAY_PKT_MAX)
+
+/* Outbound: frames read from the tun and the segments cut from them lie one
+ * after another in an arena.  A batch ends at RELAY_BATCH packets, as
+ * inbound (larger ones only delay the VPN client, which works on a batch
+ * while we read the next), or when the next frame might not fit.  Only the
+ * pages a batch touches become resident. */
+#define RELAY_OUT_MSGS (RELAY_BATCH + OFFLOAD_MAX_SEGS)
+#define RELAY_OUT_ARENA (4u << 20)
+#define RELAY_OUT_FRAME (OFFLOAD_VNET_LEN + RELAY_PKT_MAX)
+
 typedef struct {
-	guint8 *buf;              /* RELAY_BATCH slots of RELAY_PKT_MAX bytes */
+	guint8 *buf;              /* RELAY_BATCH slots of RELAY_SLOT bytes */
 	struct mmsghdr msgs[RELAY_BATCH];
 	struct iovec iov[RELAY_BATCH];
-} RelayRing;
+	OffloadPacket pkts[RELAY_BATCH];
+	int slot_of[RELAY_BATCH]; /* pkts[i] came in msgs[slot_of[i]] */
+} RelayIn;
 
-static void relay_ring_init(RelayRing *r)
+typedef struct {
+	guint8 *arena;
+	struct mmsghdr *msgs;     /* RELAY_OUT_MSGS each */
+	struct iovec *iov;
+	int count, sent;          /* packets in this batch, and sent so far */
+} RelayOut;
+
+static void relay_in_init(RelayIn *r)
 {
 	/* Large enough to be mmap'ed by malloc: pages are only touched as
-	 * packets fill them, so the resident cost follows the MTU in use. */
-	r->buf = g_malloc(RELAY_BATCH * (gsize)RELAY_PKT_MAX);
+	 * packets fill them, so the resident cost follows the traffic. */
+	r->buf = g_malloc(RELAY_BATCH * (gsize)RELAY_SLOT);
 	for (int i = 0; i < RELAY_BATCH; i++) {
-		r->iov[i].iov_base = r->buf + (gsize)i * RELAY_PKT_MAX;
+		r->iov[i].iov_base = r->buf + (gsize)i * RELAY_SLOT + RELAY_HEADROOM;
 		r->iov[i].iov_len = RELAY_PKT_MAX;
 		memset(&r->msgs[i], 0, sizeof(r->msgs[i]));
 		r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
 		r->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
+}
+
+static void relay_out_init(RelayOut *r)
+{
+	r->arena = g_malloc(RELAY_OUT_ARENA);
+	r->msgs = g_new0(struct mmsghdr, RELAY_OUT_MSGS);
+	r->iov = g_new0(struct iovec, RELAY_OUT_MSGS);
+	for (int i = 0; i < RELAY_OUT_MSGS; i++) {
+		r->msgs[i].msg_hdr.msg_iov = &r->iov[i];
+		r->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	r->count = r->sent = 0;
+}
+
+static void relay_out_free(RelayOut *r)
+{
+	g_free(r->arena);
+	g_free(r->msgs);
+	g_free(r->iov);
+}
+
+/* Does the tun put a virtio_net_hdr before each packet? */
+static gboolean relay_tun_vnet(int tunfd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(tunfd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
 }
 
 void relay_block_signals(void)
@@ -74,6 +137,8 @@ GVariant *relay_counters_variant(const RelayCounters *c)
 	g_variant_builder_add(&b, "{st}", "in-dropped", c->in_dropped);
 	g_variant_builder_add(&b, "{st}", "out-dropped", c->out_dropped);
 	g_variant_builder_add(&b, "{st}", "pushback", c->pushback);
+	g_variant_builder_add(&b, "{st}", "in-merged", c->in_merged);
+	g_variant_builder_add(&b, "{st}", "out-split", c->out_split);
 	return g_variant_builder_end(&b);
 }
 
@@ -97,9 +162,57 @@ static gboolean relay_vpn_error(int errsv)
 	       errsv == ECONNRESET || errsv == EBADF;
 }
 
+static void relay_tun_error(gboolean *tun_gone)
+{
+	if (errno == EBADFD || errno == EIO)
+		*tun_gone = TRUE;
+}
+
+/* Write one received batch into the tun: coalesced when the tun takes
+ * superpackets, else packet by packet. */
+static void relay_inbound_write(const RelayFds *fds, RelayIn *r, int n, gboolean vnet,
+				RelayCounters *c, gboolean *tun_gone)
+{
+	int m = 0;
+
+	for (int i = 0; i < n; i++) {
+		guint8 *slot = r->buf + (gsize)i * RELAY_SLOT;
+		unsigned len = r->msgs[i].msg_len;
+
+		if (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC || len == 0) {
+			c->in_dropped++;
+			continue;
+		}
+		r->pkts[m] = (OffloadPacket){ .frame = slot + RELAY_HEADROOM - OFFLOAD_VNET_LEN,
+					      .len = len, .cap = RELAY_PKT_MAX };
+		r->slot_of[m++] = i;
+	}
+	if (vnet)
+		offload_coalesce(r->pkts, m);
+	for (int i = 0; i < m; i++) {
+		OffloadPacket *p = &r->pkts[i];
+		const guint8 *data = vnet ? p->frame : p->frame + OFFLOAD_VNET_LEN;
+		gsize len = vnet ? p->len + OFFLOAD_VNET_LEN : p->len;
+
+		if (vnet && p->merged)
+			continue;
+		if (write(fds->tunfd, data, len) == (ssize_t)len) {
+			guint segs = vnet ? p->segs : 1;
+
+			c->in_packets += segs;
+			c->in_bytes += vnet ? p->wire_bytes : p->len;
+			if (segs > 1)
+				c->in_merged += segs;
+		} else {
+			relay_tun_error(tun_gone);
+			c->in_dropped += vnet ? p->segs : 1;
+		}
+	}
+}
+
 /* VPN -> tun: drain the socket in batches.  FALSE: the VPN side is gone. */
-static gboolean relay_inbound(const RelayFds *fds, RelayRing *r, RelayCounters *c,
-			      gboolean *tun_gone)
+static gboolean relay_inbound(const RelayFds *fds, RelayIn *r, gboolean vnet,
+			      RelayCounters *c, gboolean *tun_gone)
 {
 	for (int rounds = 0; rounds < 4; rounds++) {
 		int n;
@@ -109,57 +222,68 @@ static gboolean relay_inbound(const RelayFds *fds, RelayRing *r, RelayCounters *
 		n = recvmmsg(fds->vpnfd, r->msgs, RELAY_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR || !relay_vpn_error(errno);
-		for (int i = 0; i < n; i++) {
-			unsigned len = r->msgs[i].msg_len;
-
-			if (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC || len == 0) {
-				c->in_dropped++;
-				continue;
-			}
-			if (write(fds->tunfd, r->iov[i].iov_base, len) == (ssize_t)len) {
-				c->in_packets++;
-				c->in_bytes += len;
-			} else {
-				if (errno == EBADFD || errno == EIO)
-					*tun_gone = TRUE;
-				c->in_dropped++;
-			}
-		}
+		relay_inbound_write(fds, r, n, vnet, c, tun_gone);
 		if (n < RELAY_BATCH)
 			break;
 	}
 	return TRUE;
 }
 
+/* Read the tun until it is empty or the batch is full, cutting
+ * superpackets into segments on the way. */
+static void relay_outbound_read(const RelayFds *fds, RelayOut *r, gboolean vnet,
+				RelayCounters *c, gboolean *tun_gone)
+{
+	gsize used = 0;
+
+	r->count = r->sent = 0;
+	while (r->count < RELAY_BATCH &&
+	       used + RELAY_OUT_FRAME + OFFLOAD_SEG_SPACE <= RELAY_OUT_ARENA) {
+		guint8 *frame = r->arena + used;
+		ssize_t n = read(fds->tunfd, frame, RELAY_OUT_FRAME);
+		gsize end = used + (gsize)MAX(n, 0);
+		const char *why = NULL;
+		int k;
+
+		if (n <= 0) {
+			if (n == 0)
+				*tun_gone = TRUE;
+			else
+				relay_tun_error(tun_gone);
+			break;
+		}
+		if (!vnet) {
+			r->iov[r->count].iov_base = frame;
+			r->iov[r->count].iov_len = (size_t)n;
+			k = 1;
+		} else {
+			k = offload_segment(frame, (gsize)n, r->arena + ((end + 7) & ~(gsize)7),
+					    RELAY_OUT_ARENA - ((end + 7) & ~(gsize)7),
+					    r->iov + r->count, RELAY_OUT_MSGS - r->count, &why);
+			if (k < 0) {
+				g_debug("relay: dropped a packet from the sandbox: %s", why);
+				c->out_dropped++;
+				continue;
+			}
+			if (((struct virtio_net_hdr *)frame)->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+				c->out_split++;
+			end = MAX(end, (gsize)((guint8 *)r->iov[r->count + k - 1].iov_base +
+					       r->iov[r->count + k - 1].iov_len - r->arena));
+		}
+		r->count += k;
+		used = (end + 7) & ~(gsize)7;
+	}
+}
+
 /* tun -> VPN: read a batch from the tun unless packets are still waiting
  * for room in the socket, then send what is pending. */
-typedef struct {
-	int count, sent;
-} RelayPending;
-
-static gboolean relay_outbound(const RelayFds *fds, RelayRing *r, RelayPending *p,
+static gboolean relay_outbound(const RelayFds *fds, RelayOut *r, gboolean vnet,
 			       RelayCounters *c, gboolean *tun_gone)
 {
-	if (p->sent == p->count) {
-		p->count = p->sent = 0;
-		while (p->count < RELAY_BATCH) {
-			ssize_t n = read(fds->tunfd, r->iov[p->count].iov_base, RELAY_PKT_MAX);
-
-			if (n < 0) {
-				if (errno == EBADFD || errno == EIO)
-					*tun_gone = TRUE;
-				break;
-			}
-			if (n == 0) {
-				*tun_gone = TRUE;
-				break;
-			}
-			r->msgs[p->count].msg_hdr.msg_iov->iov_len = (size_t)n;
-			p->count++;
-		}
-	}
-	while (p->sent < p->count) {
-		int n = sendmmsg(fds->vpnfd, r->msgs + p->sent, (unsigned)(p->count - p->sent),
+	if (r->sent == r->count)
+		relay_outbound_read(fds, r, vnet, c, tun_gone);
+	while (r->sent < r->count) {
+		int n = sendmmsg(fds->vpnfd, r->msgs + r->sent, (unsigned)(r->count - r->sent),
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
@@ -176,15 +300,10 @@ static gboolean relay_outbound(const RelayFds *fds, RelayRing *r, RelayPending *
 		} else {
 			for (int i = 0; i < n; i++) {
 				c->out_packets++;
-				c->out_bytes += r->msgs[p->sent + i].msg_hdr.msg_iov->iov_len;
+				c->out_bytes += r->iov[r->sent + i].iov_len;
 			}
 		}
-		p->sent += n;
-	}
-	if (p->sent == p->count) {
-		/* restore full-size buffers for the next read */
-		for (int i = 0; i < p->count; i++)
-			r->iov[i].iov_len = RELAY_PKT_MAX;
+		r->sent += n;
 	}
 	return TRUE;
 }
@@ -192,13 +311,12 @@ static gboolean relay_outbound(const RelayFds *fds, RelayRing *r, RelayPending *
 RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 {
 	enum { P_SIG, P_PID, P_CTL, P_VPN, P_TUN, P_N };
-	g_autofree RelayRing *in = g_new0(RelayRing, 1);
-	g_autofree RelayRing *out = g_new0(RelayRing, 1);
-	RelayPending pending = { 0 };
+	g_autofree RelayIn *in = g_new0(RelayIn, 1);
+	RelayOut out;
 	RelayCounters reported = { 0 };
 	struct pollfd pfd[P_N];
 	gint64 next_report = vpnns_now_ms() + RELAY_REPORT_MS;
-	gboolean tun_gone = FALSE;
+	gboolean tun_gone = FALSE, vnet;
 	int ctlfd = fds->ctlfd;
 	int sigfd, sndbuf = 4 << 20;
 	RelayEnd end = RELAY_END_ERROR;
@@ -213,8 +331,9 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 		vpnns_set_errno(error, errno, "signalfd");
 		return RELAY_END_ERROR;
 	}
-	relay_ring_init(in);
-	relay_ring_init(out);
+	relay_in_init(in);
+	relay_out_init(&out);
+	vnet = relay_tun_vnet(fds->tunfd);
 	/* More room in the socket means fewer stalls at high rates; the kernel
 	 * caps it at net.core.wmem_max. */
 	setsockopt(fds->vpnfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -222,7 +341,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	g_unix_set_fd_nonblocking(fds->tunfd, TRUE, NULL);
 
 	for (;;) {
-		gboolean waiting = pending.sent < pending.count;
+		gboolean waiting = out.sent < out.count;
 		gint64 now;
 		int timeout, ret;
 
@@ -263,12 +382,12 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 				break;
 			}
 		}
-		if (ret > 0 && pfd[P_VPN].revents & POLLIN && !relay_inbound(fds, in, c, &tun_gone)) {
+		if (ret > 0 && pfd[P_VPN].revents & POLLIN && !relay_inbound(fds, in, vnet, c, &tun_gone)) {
 			end = RELAY_END_VPN_GONE;
 			break;
 		}
 		if (ret > 0 && (pfd[P_TUN].revents & POLLIN || pfd[P_VPN].revents & POLLOUT) &&
-		    !relay_outbound(fds, out, &pending, c, &tun_gone)) {
+		    !relay_outbound(fds, &out, vnet, c, &tun_gone)) {
 			end = RELAY_END_VPN_GONE;
 			break;
 		}
@@ -286,7 +405,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	if (ctlfd >= 0)
 		relay_report(ctlfd, c);
 	g_free(in->buf);
-	g_free(out->buf);
+	relay_out_free(&out);
 	close(sigfd);
 	return end;
 }

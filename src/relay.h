@@ -8,6 +8,8 @@ typedef struct {
 	guint64 out_packets, out_bytes;   /* sandbox -> VPN */
 	guint64 in_dropped, out_dropped;  /* refused by the kernel, or oversized */
 	guint64 pushback;                 /* times the VPN socket was full */
+	guint64 in_merged;                /* inbound packets that went in superpackets */
+	guint64 out_split;                /* superpackets from the sandbox, cut up */
 } RelayCounters;
 
 typedef enum {

@@ -26,12 +26,21 @@ seed() {  # seed TARGET: a corpus from the recorded environments
 	ctl) printf '\001\000\001\000\000\000\000\000' > "$c/join"
 	     printf '\001\000\002\000\000\000\000\000' > "$c/status" ;;
 	plugproto) printf 'VPOV\000\000\000\000\001\000\000\000\006\000\000\000dev=t\000' > "$c/up" ;;
+	offload)  # two segments of one TCP stream (the harness fixes their checksums),
+	          # and a TSO frame of three segments
+	     tcp() { printf '\x00\x30\x45\x00\x00\x30\x00%s\x40\x00\x40\x06\x00\x00\xc6\x12\x00\x01\xc6\x12\x00\x02' "$1"
+	             printf '\x14\x51\x9c\x40\x00\x00\x03%s\x00\x00\x00\x63\x50\x10\x01\xf5\x00\x00\x00\x00abcdefgh' "$2"; }
+	     { printf '\x02'; tcp '\x01' '\xe8'; tcp '\x02' '\xf0'; } > "$c/stream"
+	     { printf '\x01\x01\x01\x28\x00\x08\x00\x14\x00\x10\x00'
+	       printf '\x45\x00\x00\x40\x00\x01\x40\x00\x40\x06\x00\x00\xc6\x12\x00\x01\xc6\x12\x00\x02'
+	       printf '\x14\x51\x9c\x40\x00\x00\x03\xe8\x00\x00\x00\x63\x50\x19\x01\xf5\x00\x00\x00\x00'
+	       printf 'abcdefghijklmnopqrstuvwx'; } > "$c/tso" ;;
 	esac
 	echo "$c"
 }
 
 status=0
-for t in ocenv ovpnenv ctl plugproto; do
+for t in ocenv ovpnenv ctl plugproto offload; do
 	bin=$build/fuzz-$t
 	# shellcheck disable=SC2086
 	clang $flags -o "$bin" "$top/tests/fuzz/fuzz-$t.c" $srcs $libs

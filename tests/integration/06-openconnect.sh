@@ -35,6 +35,23 @@ relay_start() {  # relay_start LABEL NAME [attach options...]
 host_tuns() { ip -o link show type tun | awk -F': ' '{print $1 ":" $2}' | sort; }
 # tuns_appeared BEFORE: host tun devices (index:name) that were not there before
 tuns_appeared() { comm -13 <(echo "$1") <(host_tuns); }
+# upload NAME ADDR: send the lab's 2 MB file from inside sandbox NAME over
+# TCP to a listener on ADDR in the server netns; prints the sha256 of what
+# arrived there.
+upload() {
+	local n=$1 addr=$2 got=$OCLAB_DIR/upload.recv job v=4 to=$2
+	case $addr in *:*) v=6 to="[$addr]" ;; esac
+	rm -f "$got"
+	oclab_server_exec timeout 30 socat -u "TCP$v-LISTEN:7001,bind=$addr,reuseaddr" \
+		"OPEN:$got,creat,trunc" &
+	job=$!
+	wait_until 5 eval "oclab_server_exec ss -Hltn 'sport = :7001' | grep -q ."
+	inside "$n" socat -u "FILE:$OCLAB_DIR/www/big.bin" "TCP$v:$to:7001"
+	wait "$job"
+	sha256sum < "$got" | cut -d' ' -f1
+}
+# counter NAME LABEL: a figure from `vpnns status`'s relay lines
+counter() { vpnns_user status "$1" | sed -n "s/.* \([0-9]*\) $2.*/\1/p"; }
 kernel_start() {  # kernel_start LABEL NAME
 	oclab_openconnect_bg "$1" --script "$VPNNS --attach --user $TEST_USER --name $2"
 }
@@ -68,6 +85,17 @@ assert_eq "host routes, addresses and resolv.conf unchanged while connected" "$h
 has_counters() { vpnns_user status --json "$1" | grep -Eq '"counters":\{"in-packets":[1-9][0-9]*'; }
 assert_true "relay: status shows the relay's counters (reported every second)" wait_until 3 has_counters "$R"
 assert_match "relay: ... in the text form too" "relay in: +[1-9][0-9]* packets" "$(vpnns_user status "$R")"
+# Segmentation offload: the sandbox's TCP hands the relay 64 KiB
+# superpackets, which it cuts to the tunnel's MTU; a download's segments
+# are joined into superpackets on the way in (offload.c).
+assert_eq "relay: a 2 MB upload arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$(upload "$R" "$OCLAB_HTTP4")"
+assert_eq "relay: ... over IPv6 too" "$OCLAB_BIG_SHA256" "$(upload "$R" "$OCLAB_HTTP6")"
+sum=$(inside "$R" sh -c "curl -sS -m 20 http://$OCLAB_HTTP4$OCLAB_BIG_PATH | sha256sum" | awk '{print $1}')
+assert_eq "relay: a 2 MB download arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$sum"
+sleep 1.1 # the counters arrive once a second
+assert_match "relay: the uploads came as superpackets, cut to the MTU" "^[1-9][0-9]*$" "$(counter "$R" "superpackets cut")"
+assert_match "relay: the download's segments went in coalesced" "^[1-9][0-9]*$" "$(counter "$R" coalesced)"
+assert_eq "relay: nothing was dropped" "0 0" "$(counter "$R" "dropped, [0-9]* coalesced") $(counter "$R" "dropped, [0-9]* waits")"
 
 ap=$(attach_pid "$R")
 oclab_openconnect_stop r1 INT
@@ -195,6 +223,8 @@ sum=$(inside "$P" sh -c "curl -sS -m 20 -g 'http://[$OCLAB_HTTP6]$OCLAB_BIG_PATH
 assert_eq "mtu 4000: ... over IPv6 too" "$OCLAB_BIG_SHA256" "$sum"
 assert_true "mtu 4000: 3500-byte pings cross the tunnel unfragmented" \
 	inside "$P" ping -c 2 -W 2 -M do -s 3500 "$OCLAB_HTTP4"
+assert_eq "mtu 4000: a 2 MB upload arrives intact, cut to 4000-byte packets" "$OCLAB_BIG_SHA256" \
+	"$(upload "$P" "$OCLAB_HTTP4")"
 oclab_openconnect_stop s1 INT
 
 kernel_start s2 "$P"
