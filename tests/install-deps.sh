@@ -25,7 +25,7 @@ apt-get install -y -q --no-install-recommends \
 	sudo passwd util-linux procps iproute2 socat mandoc groff-base man-db \
 	ocserv openconnect vpnc-scripts gnutls-bin dnsmasq busybox curl dnsutils \
 	iputils-ping openvpn easy-rsa openssl iperf3 hyperfine ocproxy ca-certificates \
-	clang libclang-rt-14-dev openssh-client
+	clang libclang-rt-14-dev openssh-client xvfb xauth x11-utils dbus-daemon dbus-bin
 if [ -n "$fresh" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 	for d in $fresh; do
 		systemctl disable --now "$d" >/dev/null 2>&1 || true

@@ -94,9 +94,7 @@ assert_false "the orphan is gone" alive "$orphan"
 assert_false "no state left" test -e "$HOME_T/.vpnns-$D"
 
 # --- the XDG runtime directory ---------------------------------------------------
-uid=$(id -u "$TEST_USER")
-xdg=$(mktemp -d /tmp/vpnns-xdg.XXXXXX)
-mount -t tmpfs -o "uid=$uid,gid=$uid,mode=0700,size=16m" vpnns-xdg "$xdg"
+xdg=$(runtime_dir_new)
 X=$(uniq_name xdg)
 export TEST_XDG=$xdg
 assert_status "runs with XDG_RUNTIME_DIR on tmpfs" 0 vpnns_user --name "$X" -- true
@@ -106,7 +104,7 @@ assert_eq "XDG sandbox uses the overlay" "overlay" "$(vpnns_user status "$X" | a
 vpnns_user stop "$X" >/dev/null
 assert_eq "stop leaves the runtime directory empty" "" "$(ls -A "$xdg")"
 unset TEST_XDG
-umount "$xdg"; rmdir "$xdg"
+runtime_dir_remove "$xdg"
 
 # --state-dir
 sd=$(mktemp -d /tmp/vpnns-sd.XXXXXX); chown "$TEST_USER" "$sd"; chmod 700 "$sd"

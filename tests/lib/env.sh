@@ -46,16 +46,19 @@ holder_pid() {
 	sed -n 's/^pid=//p' "$(user_home "${2:-$TEST_USER}")/.vpnns-$1/pid" 2>/dev/null
 }
 
-# Sandboxes this test started, stopped on exit (by name, as their user).
+# Sandboxes this test started, stopped on exit (by name, as their user, with
+# the runtime directory they were tracked under: their state is there).
 TEST_SANDBOXES=()
 cleanup_sandboxes() {
-	local s
+	local s rest
 	for s in "${TEST_SANDBOXES[@]}"; do
-		vpnns_user -u "${s%%:*}" stop --timeout 1 "${s#*:}" >/dev/null 2>&1 || true
+		rest=${s#*:}
+		TEST_XDG=${rest%:*} vpnns_user -u "${s%%:*}" stop --timeout 1 "${rest##*:}" \
+			>/dev/null 2>&1 || true
 	done
 }
 # track NAME [USER]: remember to stop sandbox NAME at exit.
-track() { TEST_SANDBOXES+=("${2:-$TEST_USER}:$1"); }
+track() { TEST_SANDBOXES+=("${2:-$TEST_USER}:${TEST_XDG:-}:$1"); }
 trap cleanup_sandboxes EXIT
 
 # alive PID: the process exists and is not a zombie waiting for its parent.
@@ -74,15 +77,46 @@ holders() {
 	done
 }
 
-# start_inside NAME PIDFILE CMD...: start CMD in sandbox NAME in the
-# background as the test user; its own pid (not a wrapper's) lands in PIDFILE.
-start_inside() {
-	local name=$1 pidfile=$2; shift 2
+# start_as_user [--inside NAME] PIDFILE CMD...: start CMD in the background
+# as the test user, on the host or in sandbox NAME; its own pid (not a
+# wrapper's) lands in PIDFILE and is printed.  Its output goes to $START_LOG
+# (default: nowhere).
+start_as_user() {
+	local pre=() pidfile
+	if [ "$1" = --inside ]; then pre=("$VPNNS" --name "$2" --); shift 2; fi
+	pidfile=$1; shift
 	rm -f "$pidfile"
-	as_user "$VPNNS" --name "$name" -- sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" \
-		>/dev/null 2>&1 &
+	as_user "${pre[@]}" sh -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" \
+		>"${START_LOG:-/dev/null}" 2>&1 &
 	wait_until 10 test -s "$pidfile" && cat "$pidfile"
 }
+
+# start_inside NAME PIDFILE CMD...: start_as_user in sandbox NAME.
+start_inside() { start_as_user --inside "$@"; }
+
+# end_pid PID...: end processes this test started, by pid: SIGTERM, then
+# SIGKILL after 5 seconds; returns once they are gone.
+end_pid() {
+	local p
+	for p in "$@"; do
+		alive "$p" || continue
+		kill -TERM "$p" 2>/dev/null
+		wait_until 5 eval '! alive '"$p" || kill -KILL "$p" 2>/dev/null
+		wait_until 5 eval '! alive '"$p"
+	done
+	return 0
+}
+
+# runtime_dir_new: a runtime directory for the test user like the one
+# logind makes (a tmpfs of the user's own, mode 0700); prints its path.
+runtime_dir_new() {
+	local uid gid d
+	uid=$(id -u "$TEST_USER") gid=$(id -g "$TEST_USER")
+	d=$(mktemp -d /tmp/vpnns-xdg.XXXXXX) || return 1
+	mount -t tmpfs -o "uid=$uid,gid=$gid,mode=0700,size=16m" vpnns-xdg "$d" && echo "$d"
+}
+# runtime_dir_remove DIR
+runtime_dir_remove() { umount "$1" && rmdir "$1"; }
 
 # A name unique to this test run, so runs never collide.
 uniq_name() { echo "t$$-$1"; }
