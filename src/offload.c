@@ -13,14 +13,17 @@
  *     them into the segments the VPN carries (offload_segment()), with the
  *     headers and checksums the kernel would have made;
  *   - VPN -> sandbox: the packets of one recvmmsg() batch that continue one
- *     TCP stream are joined into one superpacket (offload_coalesce()), as
- *     the kernel's GRO does for a network card, so one write() and one pass
- *     through the sandbox's IP and TCP stack take many segments.
+ *     TCP stream (or one UDP flow) are joined into one superpacket
+ *     (offload_coalesce()), as the kernel's GRO does for a network card, so
+ *     one write() and one pass through the sandbox's IP stack take many
+ *     packets.  The sandbox's kernel splits UDP superpackets again for
+ *     every socket that did not ask for them (UDP_GRO).
  *
- * Coalescing is strict: only segments GRO itself would merge (identical IP
- * and TCP headers and options, ACK or ACK|PSH, contiguous sequence numbers,
- * equal sizes but for a shorter last one), each with a valid checksum,
- * since a superpacket is handed over as already checked.  Everything else
+ * Coalescing is strict: only packets GRO itself would merge (identical IP
+ * headers; for TCP identical headers and options, ACK or ACK|PSH,
+ * contiguous sequence numbers; equal sizes but for a shorter last one),
+ * each with a valid checksum, since a superpacket is handed over as
+ * already checked.  Everything else
  * passes unchanged, in order.  Packets from the VPN are untrusted input:
  * every length and offset is checked against the buffer before use.
  *
@@ -262,66 +265,93 @@ int offload_segment(guint8 *frame, gsize len, guint8 *out, gsize out_size,
 
 /* --- coalescing ---------------------------------------------------------- */
 
-/* A TCP segment that GRO could merge. */
+/* A TCP segment or UDP datagram that GRO could merge. */
 typedef struct {
 	gsize l4, hlen, payload;
 	guint32 seq;
 	guint16 id;
-	guint8 version, flags;
+	guint8 version, proto, flags;
 } GroSeg;
 
 typedef enum {
-	GRO_OTHER,   /* not TCP over IP, or headers out of bounds */
-	GRO_KEEP,    /* a TCP segment that must pass as it is (SYN, FIN, no data, ...) */
+	GRO_OTHER,   /* not TCP or UDP over IP, or headers out of bounds */
+	GRO_KEEP,    /* must pass as it is (SYN, FIN, no data, bad checksum, ...) */
 	GRO_MERGE,   /* a candidate */
 } GroKind;
 
-static GroKind gro_parse(const guint8 *p, gsize len, GroSeg *s)
+/* The IP header: where the transport header starts, for TCP and for UDP
+ * when @udp. */
+static gboolean gro_parse_ip(const guint8 *p, gsize len, gboolean udp, GroSeg *s)
+{
+	if (len < 28)
+		return FALSE;
+	s->version = p[0] >> 4;
+	if (s->version == 4) {
+		s->proto = p[9];
+		s->l4 = (p[0] & 0xf) * 4u;
+		s->id = get16(p + 4);
+		if (s->l4 < 20)
+			return FALSE;
+	} else if (s->version == 6) {
+		s->proto = p[6];
+		s->l4 = 40;
+		s->id = 0;
+	} else {
+		return FALSE;
+	}
+	return s->proto == IPPROTO_TCP || (udp && s->proto == IPPROTO_UDP);
+}
+
+/* Can the packet's IP header join a superpacket: IPv4 without options,
+ * not a fragment, its length the packet's, intact; IPv6 without extension
+ * headers (the transport is the next header). */
+static gboolean gro_ip_mergeable(const guint8 *p, gsize len, const GroSeg *s)
+{
+	if (s->version == 6)
+		return get16(p + 4) + 40u == len;
+	return s->l4 == 20 && get16(p + 2) == len && !(get16(p + 6) & 0x3fff) &&
+	       offload_csum_fold(offload_csum_add(0, p, 20)) == 0xffff;
+}
+
+static gboolean gro_l4_csum_ok(const guint8 *p, gsize len, const GroSeg *s)
+{
+	return offload_csum_fold(csum_pseudo(p, s->proto, len - s->l4) +
+				 offload_csum_add(0, p + s->l4, len - s->l4)) == 0xffff;
+}
+
+static GroKind gro_parse(const guint8 *p, gsize len, gboolean udp, GroSeg *s)
 {
 	gsize thl;
 
 	s->payload = 0;
-	if (len < 40)
+	s->seq = 0;
+	s->flags = 0;
+	if (!gro_parse_ip(p, len, udp, s) || s->l4 + (s->proto == IPPROTO_TCP ? 20u : 8u) > len)
 		return GRO_OTHER;
-	s->version = p[0] >> 4;
-	if (s->version == 4) {
-		if ((p[0] & 0xf) < 5 || p[9] != IPPROTO_TCP)
-			return GRO_OTHER;
-		s->l4 = (p[0] & 0xf) * 4u;
-		s->id = get16(p + 4);
-	} else if (s->version == 6) {
-		if (len < 60 || p[6] != IPPROTO_TCP)
-			return GRO_OTHER;
-		s->l4 = 40;
-		s->id = 0;
+	if (s->proto == IPPROTO_UDP) {
+		s->hlen = s->l4 + 8;
+		s->payload = len - s->hlen;
+		/* a zero checksum means none: nothing to verify, so no merging */
+		if (!s->payload || get16(p + s->l4 + 4) != len - s->l4 || !get16(p + s->l4 + 6))
+			return GRO_KEEP;
 	} else {
-		return GRO_OTHER;
+		thl = (p[s->l4 + 12] >> 4) * 4u;
+		s->hlen = s->l4 + thl;
+		s->flags = p[s->l4 + 13];
+		s->seq = get32(p + s->l4 + 4);
+		if (thl < 20 || s->hlen >= len || (s->flags & ~TH_PSH) != TH_ACK)
+			return GRO_KEEP;
+		s->payload = len - s->hlen;
 	}
-	if (s->l4 + 20 > len)
-		return GRO_OTHER;
-	thl = (p[s->l4 + 12] >> 4) * 4u;
-	s->hlen = s->l4 + thl;
-	s->flags = p[s->l4 + 13];
-	s->seq = get32(p + s->l4 + 4);
-	if (thl < 20 || s->hlen >= len || (s->flags & ~TH_PSH) != TH_ACK)
-		return GRO_KEEP;
-	s->payload = len - s->hlen;
-	/* IPv4: no options, not a fragment, the whole packet, intact header */
-	if (s->version == 4 && (s->l4 != 20 || get16(p + 2) != len || (get16(p + 6) & 0x3fff) ||
-				offload_csum_fold(offload_csum_add(0, p, 20)) != 0xffff))
-		return GRO_KEEP;
-	if (s->version == 6 && get16(p + 4) + 40u != len)
-		return GRO_KEEP;
-	if (offload_csum_fold(csum_pseudo(p, IPPROTO_TCP, len - s->l4) +
-			      offload_csum_add(0, p + s->l4, len - s->l4)) != 0xffff)
+	if (!gro_ip_mergeable(p, len, s) || !gro_l4_csum_ok(p, len, s))
 		return GRO_KEEP;
 	return GRO_MERGE;
 }
 
-/* Same connection: addresses and ports. */
+/* Same connection: protocol, addresses and ports. */
 static gboolean gro_same_flow(const guint8 *a, const guint8 *b, const GroSeg *sa, const GroSeg *sb)
 {
-	if (sa->version != sb->version)
+	if (sa->version != sb->version || sa->proto != sb->proto)
 		return FALSE;
 	if (sa->version == 4 ? memcmp(a + 12, b + 12, 8) : memcmp(a + 8, b + 8, 32))
 		return FALSE;
@@ -329,7 +359,7 @@ static gboolean gro_same_flow(const guint8 *a, const guint8 *b, const GroSeg *sa
 }
 
 /* Headers GRO requires identical: TOS/DF/TTL (traffic class, flow label,
- * hop limit), ack, data offset, window and every option byte. */
+ * hop limit) and, for TCP, ack, data offset, window and every option byte. */
 static gboolean gro_same_headers(const guint8 *a, const guint8 *b, const GroSeg *sa,
 				 const GroSeg *sb)
 {
@@ -340,6 +370,8 @@ static gboolean gro_same_headers(const guint8 *a, const guint8 *b, const GroSeg 
 	if (sa->version == 4 ? a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8]
 			     : memcmp(a, b, 4) || a[7] != b[7])
 		return FALSE;
+	if (sa->proto == IPPROTO_UDP)
+		return TRUE;
 	return !memcmp(ta + 8, tb + 8, 5) && !memcmp(ta + 14, tb + 14, 2) &&
 	       !memcmp(ta + 20, tb + 20, sa->hlen - sa->l4 - 20);
 }
@@ -364,7 +396,8 @@ static gboolean gro_fits(const GroItem *it, const OffloadPacket *head, const gui
 {
 	const guint8 *h = gro_pkt(head);
 
-	if (it->closed || it->nsegs >= GRO_MAX_SEGS || s->seq != it->next_seq ||
+	if (it->closed || it->nsegs >= GRO_MAX_SEGS ||
+	    (s->proto == IPPROTO_TCP && s->seq != it->next_seq) ||
 	    s->payload > it->gso_size || head->len + s->payload > MIN(head->cap, OFFLOAD_PKT_MAX))
 		return FALSE;
 	/* without DF the IP ids must count up, as GRO requires */
@@ -400,18 +433,20 @@ static void gro_start(GroItem *it, int idx, const GroSeg *s)
 }
 
 /* Give a superpacket its final lengths, header checksum and GSO header; the
- * TCP checksum field holds the pseudo-header sum, as for any packet whose
- * checksum is left to the hardware (CHECKSUM_PARTIAL). */
+ * transport checksum field holds the pseudo-header sum, as for any packet
+ * whose checksum is left to the hardware (CHECKSUM_PARTIAL). */
 static void gro_finish(const GroItem *it, OffloadPacket *head)
 {
-	guint8 *p = gro_pkt(head), *th = p + it->seg.l4;
+	gboolean tcp = it->seg.proto == IPPROTO_TCP;
+	guint8 *p = gro_pkt(head), *l4 = p + it->seg.l4, *check = l4 + (tcp ? 16 : 6);
 	struct virtio_net_hdr h = {
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		.gso_type = it->seg.version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6,
+		.gso_type = !tcp ? VIRTIO_NET_HDR_GSO_UDP_L4
+			: it->seg.version == 4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6,
 		.hdr_len = (guint16)it->seg.hlen,
 		.gso_size = (guint16)it->gso_size,
 		.csum_start = (guint16)it->seg.l4,
-		.csum_offset = 16,
+		.csum_offset = tcp ? 16 : 6,
 	};
 
 	if (it->seg.version == 4) {
@@ -420,12 +455,14 @@ static void gro_finish(const GroItem *it, OffloadPacket *head)
 	} else {
 		put16(p + 4, (guint16)(head->len - 40));
 	}
-	th[16] = th[17] = 0;
-	csum_store(th + 16, offload_csum_fold(csum_pseudo(p, IPPROTO_TCP, head->len - it->seg.l4)));
+	if (!tcp)
+		put16(l4 + 4, (guint16)(head->len - it->seg.l4));
+	check[0] = check[1] = 0;
+	csum_store(check, offload_csum_fold(csum_pseudo(p, it->seg.proto, head->len - it->seg.l4)));
 	memcpy(head->frame, &h, sizeof(h));
 }
 
-int offload_coalesce(OffloadPacket *pkts, int n)
+int offload_coalesce(OffloadPacket *pkts, int n, gboolean udp)
 {
 	GroItem items[GRO_MAX_ITEMS];
 	int nitems = 0, merged = 0;
@@ -440,7 +477,7 @@ int offload_coalesce(OffloadPacket *pkts, int n)
 		q->segs = 1;
 		q->wire_bytes = q->len;
 		memset(q->frame, 0, OFFLOAD_VNET_LEN);
-		kind = gro_parse(gro_pkt(q), q->len, &s);
+		kind = gro_parse(gro_pkt(q), q->len, udp, &s);
 		if (kind == GRO_OTHER)
 			continue;
 		for (int k = nitems - 1; k >= 0; k--) {

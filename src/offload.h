@@ -53,8 +53,11 @@ typedef struct {
 /* wire -> tun: coalesce consecutive TCP segments of one connection within
  * a batch, the way the kernel's GRO does (same headers and options,
  * contiguous sequence numbers, equal sizes but for the last, valid
- * checksums), into one superpacket each; then write every packet's header
- * (a GSO one for superpackets, an empty one otherwise).  Packets that are
- * folded into another get @merged.  The order of each connection's packets
- * is kept.  Returns how many packets were folded. */
-int offload_coalesce(OffloadPacket *pkts, int n);
+ * checksums), into one superpacket each - and, with @udp (the tun takes
+ * UDP superpackets: Linux >= 6.2), consecutive UDP datagrams of one flow
+ * of equal size but for the last, which the sandbox's kernel splits again
+ * for sockets that did not ask for UDP_GRO.  Then write every packet's
+ * header (a GSO one for superpackets, an empty one otherwise).  Packets
+ * that are folded into another get @merged.  The order of each flow's
+ * packets is kept.  Returns how many packets were folded. */
+int offload_coalesce(OffloadPacket *pkts, int n, gboolean udp);

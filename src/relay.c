@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "fdpass.h"
 #include "offload.h"
+#include "tun.h"
 #include "util.h"
 
 #include <glib-unix.h>
@@ -62,7 +63,7 @@ typedef struct {
 	struct mmsghdr msgs[RELAY_BATCH];
 	struct iovec iov[RELAY_BATCH];
 	OffloadPacket pkts[RELAY_BATCH];
-	int slot_of[RELAY_BATCH]; /* pkts[i] came in msgs[slot_of[i]] */
+	gboolean udp_gro;         /* the tun takes UDP superpackets */
 } RelayIn;
 
 typedef struct {
@@ -105,13 +106,17 @@ static void relay_out_free(RelayOut *r)
 	g_free(r->iov);
 }
 
-/* Does the tun put a virtio_net_hdr before each packet? */
-static gboolean relay_tun_vnet(int tunfd)
+/* Does the tun put a virtio_net_hdr before each packet?  Then it gets the
+ * offloads offload.c implements. */
+static gboolean relay_tun_vnet(int tunfd, gboolean *udp_gro)
 {
 	struct ifreq ifr;
 
 	memset(&ifr, 0, sizeof(ifr));
-	return ioctl(tunfd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+	if (ioctl(tunfd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR))
+		return FALSE;
+	*udp_gro = (tun_set_offload(tunfd) & TUN_OFFLOAD_UDP) != 0;
+	return TRUE;
 }
 
 void relay_block_signals(void)
@@ -185,10 +190,10 @@ static void relay_inbound_write(const RelayFds *fds, RelayIn *r, int n, gboolean
 		}
 		r->pkts[m] = (OffloadPacket){ .frame = slot + RELAY_HEADROOM - OFFLOAD_VNET_LEN,
 					      .len = len, .cap = RELAY_PKT_MAX };
-		r->slot_of[m++] = i;
+		m++;
 	}
 	if (vnet)
-		offload_coalesce(r->pkts, m);
+		offload_coalesce(r->pkts, m, r->udp_gro);
 	for (int i = 0; i < m; i++) {
 		OffloadPacket *p = &r->pkts[i];
 		const guint8 *data = vnet ? p->frame : p->frame + OFFLOAD_VNET_LEN;
@@ -333,7 +338,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	}
 	relay_in_init(in);
 	relay_out_init(&out);
-	vnet = relay_tun_vnet(fds->tunfd);
+	vnet = relay_tun_vnet(fds->tunfd, &in->udp_gro);
 	/* More room in the socket means fewer stalls at high rates; the kernel
 	 * caps it at net.core.wmem_max. */
 	setsockopt(fds->vpnfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));

@@ -6,10 +6,10 @@
  * namespace's owning user namespace (the holder has it) and permission to
  * open /dev/net/tun (mode 0666 on most distributions; 0600 on some).
  *
- * The device carries a virtio_net_hdr before each packet (IFF_VNET_HDR)
- * and takes TCP and UDP superpackets both ways (TUNSETOFFLOAD): the relay
- * cuts and joins them (offload.c), so the sandbox's stack handles 64 KiB
- * at a time instead of one MTU.
+ * The device carries a virtio_net_hdr before each packet (IFF_VNET_HDR),
+ * and the relay, which cuts and joins superpackets (offload.c), turns on
+ * segmentation offload (TUNSETOFFLOAD), so the sandbox's stack handles
+ * 64 KiB at a time instead of one MTU.
  */
 #include "tun.h"
 #include "util.h"
@@ -26,15 +26,16 @@
 #define TUN_F_USO6 0x40
 #endif
 
-/* Offer the sandbox's stack checksum and segmentation offload; UDP
- * segmentation needs Linux 6.2, so older kernels get TCP only. */
-static void tun_set_offload(int fd)
+TunOffload tun_set_offload(int fd)
 {
 	unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
 
-	if (ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) < 0 &&
-	    ioctl(fd, TUNSETOFFLOAD, tcp) < 0)
-		g_debug("tun: no segmentation offload: %s", g_strerror(errno));
+	if (ioctl(fd, TUNSETOFFLOAD, tcp | TUN_F_USO4 | TUN_F_USO6) == 0)
+		return TUN_OFFLOAD_TCP | TUN_OFFLOAD_UDP;
+	if (ioctl(fd, TUNSETOFFLOAD, tcp) == 0)
+		return TUN_OFFLOAD_TCP;
+	g_debug("tun: no segmentation offload: %s", g_strerror(errno));
+	return 0;
 }
 
 static gboolean tun_open_error(GError **error, int errsv)
@@ -77,7 +78,6 @@ int tun_create(char **ifname, GError **error)
 		vpnns_set_errno(error, errsv, "cannot create a tun device in the sandbox");
 		return -1;
 	}
-	tun_set_offload(fd);
 	*ifname = g_strndup(ifr.ifr_name, IFNAMSIZ);
 	return fd;
 }

@@ -3,11 +3,15 @@
 # and no crypto: tests/bench/pump.c plays openconnect (socketpair in $VPNFD,
 # INTERNAL_IP4_* variables, SIGHUP to end) and pushes IPv4/UDP packets of
 # one size (== the tunnel MTU) through the relay in both directions:
-#   inbound   VPN -> sandbox: counted by the sandbox kernel (UDP NoPorts),
-#             loss = what the relay took but did not deliver intact
+#   inbound   VPN -> sandbox: counted by the sandbox kernel (UDP NoPorts,
+#             datagrams from the tun's byte count, since a relay with GRO
+#             hands the sandbox UDP superpackets), loss = what the relay took
+#             but did not deliver intact
 #   outbound  sandbox -> VPN: a UDP flood inside the sandbox, counted intact
 #             on the socketpair; closed loop (at most 256 packets in flight,
-#             acknowledged by the pump), so loss = what the relay dropped
+#             acknowledged by the pump), so loss = what the relay dropped.
+#             The flood sends with UDP_SEGMENT (GSO), as QUIC stacks such as
+#             Firefox's do; PUMP_DRIVE_ARGS=--no-gso sends one datagram a call
 # for the classic vpnns (Debian's ocproxy) and ours (when it has --attach),
 # then prints ours/classic packets/s per size and direction.
 #

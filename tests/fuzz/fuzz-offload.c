@@ -84,7 +84,7 @@ static void fuzz_coalesce(const unsigned char *data, size_t size, gboolean fix)
 		data += 2 + len;
 		size -= 2 + len;
 	}
-	offload_coalesce(pkts, n);
+	offload_coalesce(pkts, n, TRUE);
 	for (int i = 0; i < n; i++) {
 		gsize bytes = 0;
 		int k;

@@ -35,6 +35,30 @@ out=$(as_user env VPNNS_NAME="$C" "$PEER" --openconnect --local 198.18.8.2 --pee
 assert_eq "openconnect shape through the wrapper: 9000-byte packets intact" 0 "$rc"
 assert_match "... SIGHUP to the process group ends it cleanly" "exit=0" "$out"
 
+# UDP: a burst of one flow, which the relay hands the sandbox joined into
+# superpackets (GRO), must reach a socket inside intact, in order, one
+# datagram at a time (the sandbox's kernel splits them for a socket that
+# did not ask for UDP_GRO).
+U=$(uniq_name udpgro); track "$U"
+vpnns_user up "$U"
+got=$dir/udp.got; peer_out=$dir/udp.out
+: > "$got"; chown "$TEST_USER" "$got"
+rpid=$(start_inside "$U" "$dir/recv.pid" socat -u UDP4-RECV:7000,rcvbuf=1048576 "OPEN:$got,append")
+as_user env VPNNS_NAME="$U" "$PEER" --openconnect --local 198.18.9.2 --peer 198.18.9.1 \
+	--mtu 1500 --size 1400 --count 1 --udp-burst 40 --udp-port 7000 --hold-ms 1500 \
+	-- sh -c "exec $dir/vpnc-script" > "$peer_out" 2>&1 &
+peer_job=$!
+wait_until 10 grep -q '^udp_sent=40$' "$peer_out"
+sleep 1.2 # the relay reports its counters once a second
+coalesced=$(vpnns_user status "$U" | sed -n 's/.* \([0-9]*\) coalesced.*/\1/p')
+wait "$peer_job"; rc=$?
+assert_eq "UDP burst: the peer sent 40 datagrams and the relay ended cleanly" "0 1" \
+	"$rc $(grep -c '^udp_sent=40$' "$peer_out")"
+assert_eq "UDP burst: all 40 datagrams arrived, intact and in order" \
+	"$(perl -e 'print chr($_ % 256) x 1372 for 0..39' | sha256sum)" "$(sha256sum < "$got")"
+assert_match "UDP burst: the relay joined datagrams into superpackets" "^[1-9][0-9]*$" "$coalesced"
+end_pid "$rpid"
+
 # What OpenVPN could hand us that we refuse
 out=$(as_user env VPNNS_NAME="$O" TUNTAP_SOCKET_FD=0 TUNTAP_DEV_TYPE=tap ifconfig_local=198.18.7.2 \
 	"$VPNNS" --attach 2>&1 </dev/null); rc=$?

@@ -10,7 +10,13 @@
  * reports how long PROG took to exit.
  *
  *   tuntap-peer [--openconnect] --local ADDR --peer ADDR --mtu N --size N
- *               --count N [--wait-ms N] [--interval-ms N] -- PROG [ARGS...]
+ *               --count N [--wait-ms N] [--interval-ms N]
+ *               [--udp-burst N --udp-port P [--hold-ms N]] -- PROG [ARGS...]
+ *
+ * --udp-burst then sends N UDP datagrams of --size bytes to port P of the
+ * tunnel address in one sendmmsg() - one flow, one size, as a relay with
+ * GRO joins them - the payload of datagram i all bytes i % 256; prints
+ * "udp_sent=N" and keeps PROG running --hold-ms (default 300) longer.
  *
  * Exit status 0 when every reply arrived intact and PROG exited 0.
  */
@@ -51,9 +57,9 @@ static int64_t now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* An IPv4 ICMP echo request of @total bytes from @src to @dst. */
-static size_t build_echo(uint8_t *pkt, size_t total, struct in_addr src, struct in_addr dst,
-			 uint16_t seq)
+/* The IPv4 header of a packet of @total bytes, and 8 zero bytes after it. */
+static void build_ip4(uint8_t *pkt, size_t total, uint8_t proto, struct in_addr src,
+		      struct in_addr dst)
 {
 	uint16_t c;
 
@@ -61,13 +67,23 @@ static size_t build_echo(uint8_t *pkt, size_t total, struct in_addr src, struct 
 	pkt[0] = 0x45;
 	pkt[2] = (uint8_t)(total >> 8);
 	pkt[3] = (uint8_t)total;
+	pkt[6] = proto == 17 ? 0x40 : 0; /* DF on UDP, as a QUIC sender sets it */
 	pkt[8] = 64;   /* TTL */
-	pkt[9] = 1;    /* ICMP */
+	pkt[9] = proto;
 	memcpy(pkt + 12, &src, 4);
 	memcpy(pkt + 16, &dst, 4);
 	c = csum(pkt, 20);
 	pkt[10] = (uint8_t)(c >> 8);
 	pkt[11] = (uint8_t)c;
+}
+
+/* An IPv4 ICMP echo request of @total bytes from @src to @dst. */
+static size_t build_echo(uint8_t *pkt, size_t total, struct in_addr src, struct in_addr dst,
+			 uint16_t seq)
+{
+	uint16_t c;
+
+	build_ip4(pkt, total, 1, src, dst);
 	pkt[20] = 8;   /* echo request */
 	pkt[24] = 0x12;
 	pkt[25] = 0x34;
@@ -79,6 +95,65 @@ static size_t build_echo(uint8_t *pkt, size_t total, struct in_addr src, struct 
 	pkt[22] = (uint8_t)(c >> 8);
 	pkt[23] = (uint8_t)c;
 	return total;
+}
+
+/* An IPv4 UDP datagram of @total bytes to port @port, payload bytes @fill. */
+static size_t build_udp(uint8_t *pkt, size_t total, struct in_addr src, struct in_addr dst,
+			uint16_t port, uint8_t fill)
+{
+	uint8_t pseudo[12];
+	uint32_t sum = 0;
+	uint16_t c;
+
+	build_ip4(pkt, total, 17, src, dst);
+	pkt[20] = 0x9c;
+	pkt[21] = 0x40;
+	pkt[22] = (uint8_t)(port >> 8);
+	pkt[23] = (uint8_t)port;
+	pkt[24] = (uint8_t)((total - 20) >> 8);
+	pkt[25] = (uint8_t)(total - 20);
+	memset(pkt + 28, fill, total - 28);
+	/* the checksum over the pseudo-header, then the datagram */
+	memcpy(pseudo, pkt + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 17;
+	pseudo[10] = pkt[24];
+	pseudo[11] = pkt[25];
+	c = (uint16_t)~csum(pseudo, 12);
+	sum = c + (uint16_t)~csum(pkt + 20, total - 20);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	c = (uint16_t)~sum ? (uint16_t)~sum : 0xffff;
+	pkt[26] = (uint8_t)(c >> 8);
+	pkt[27] = (uint8_t)c;
+	return total;
+}
+
+/* Send @n UDP datagrams in one sendmmsg(); returns how many went. */
+static int udp_burst(int fd, int n, size_t size, struct in_addr src, struct in_addr dst,
+		     uint16_t port)
+{
+	uint8_t *pkts = malloc((size_t)n * size);
+	struct mmsghdr *msgs = calloc((size_t)n, sizeof(*msgs));
+	struct iovec *iov = calloc((size_t)n, sizeof(*iov));
+	int sent = 0;
+
+	for (int k = 0; k < n; k++) {
+		iov[k].iov_base = pkts + (size_t)k * size;
+		iov[k].iov_len = build_udp(iov[k].iov_base, size, src, dst, port, (uint8_t)k);
+		msgs[k].msg_hdr.msg_iov = &iov[k];
+		msgs[k].msg_hdr.msg_iovlen = 1;
+	}
+	while (sent < n) {
+		int r = sendmmsg(fd, msgs + sent, (unsigned)(n - sent), 0);
+		if (r <= 0)
+			break;
+		sent += r;
+	}
+	free(pkts);
+	free(msgs);
+	free(iov);
+	return sent;
 }
 
 /* Is @r the intact echo reply to @req? */
@@ -95,6 +170,7 @@ int main(int argc, char **argv)
 {
 	const char *local = NULL, *peer = NULL;
 	int mtu = 1500, size = 1000, count = 10, wait_ms = 10000, oc = 0, interval_ms = 0, i;
+	int burst = 0, port = 0, hold_ms = 300;
 	struct in_addr src, dst;
 	int sv[2], status, got = 0;
 	uint8_t *req, *buf;
@@ -111,6 +187,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--count")) count = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--wait-ms")) wait_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--interval-ms")) interval_ms = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--udp-burst")) burst = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--udp-port")) port = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--hold-ms")) hold_ms = atoi(argv[++i]);
 	}
 	if (i >= argc - 1 || !local || !peer || inet_pton(AF_INET, local, &dst) != 1 ||
 	    inet_pton(AF_INET, peer, &src) != 1 || size < 28 || size > 65535) {
@@ -194,6 +273,11 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("replies=%d/%d size=%d\n", got, count, size);
+	if (burst > 0) {
+		printf("udp_sent=%d\n", udp_burst(sv[0], burst, (size_t)size, src, dst, (uint16_t)port));
+		fflush(stdout);
+		usleep((useconds_t)hold_ms * 1000);
+	}
 	t0 = now_ms();
 	if (oc)
 		kill(-pid, SIGHUP);

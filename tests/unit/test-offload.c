@@ -455,7 +455,7 @@ static void test_coalesce_stream(gconstpointer data)
 		s.payload = i == 4 ? 300 : 1000;
 		batch_add(&b, &s);
 	}
-	g_assert_cmpint(offload_coalesce(b.pkts, b.n), ==, 4);
+	g_assert_cmpint(offload_coalesce(b.pkts, b.n, TRUE), ==, 4);
 	shape = batch_shape(&b);
 	g_assert_cmpstr(shape, ==, "s5");
 	g_assert_cmpuint(b.pkts[0].wire_bytes, ==, 4 * (1000 + (version == 4 ? 52 : 72)) +
@@ -507,7 +507,7 @@ static char *run_steps(const Step *steps, int n)
 			wr16(th + 16, (guint16)(rd16(th + 16) - 1));
 		}
 	}
-	offload_coalesce(b.pkts, b.n);
+	offload_coalesce(b.pkts, b.n, TRUE);
 	for (int i = 0; i < b.n; i++) {
 		struct virtio_net_hdr h = vnet_of(&b.pkts[i]);
 
@@ -575,7 +575,7 @@ static char *stream_shape(int n, gsize size, gboolean df, int bad_id)
 		s.id = (guint16)(i == bad_id ? 9 : 1 + i);
 		batch_add(&b, &s);
 	}
-	offload_coalesce(b.pkts, b.n);
+	offload_coalesce(b.pkts, b.n, TRUE);
 	for (int i = 0; i < b.n; i++)
 		g_assert_cmpuint(b.pkts[i].len, <=, OFFLOAD_PKT_MAX);
 	shape = batch_shape(&b);
@@ -602,6 +602,70 @@ static void test_coalesce_ipid(void)
 	g_assert_cmpstr(shape, ==, "s2 w");
 }
 
+/* UDP datagrams of one flow, when the tun takes UDP superpackets. */
+static char *udp_shape(const gsize *sizes, int n, gboolean udp, int zero_csum, Batch *keep)
+{
+	Batch b;
+	char *shape;
+	gsize off = 0;
+
+	batch_init(&b);
+	for (int i = 0; i < n; i++) {
+		PktSpec s = { .version = 4, .proto = IPPROTO_UDP, .sport = 443, .dport = 50000,
+			      .id = (guint16)(1 + i), .df = TRUE, .payload = sizes[i], .off = off };
+		OffloadPacket *p = batch_add(&b, &s);
+
+		if (i == zero_csum)
+			((guint8 *)pkt_of(p))[26] = ((guint8 *)pkt_of(p))[27] = 0;
+		off += sizes[i];
+	}
+	offload_coalesce(b.pkts, b.n, udp);
+	shape = batch_shape(&b);
+	if (keep)
+		*keep = b;
+	else
+		batch_clear(&b);
+	return shape;
+}
+
+static void test_coalesce_udp(void)
+{
+	static const gsize even[] = { 1200, 1200, 1200, 700 }, grow[] = { 700, 1200, 1200 };
+	g_autofree char *joined = NULL, *off = udp_shape(even, 4, FALSE, -1, NULL);
+	g_autofree char *nocsum = udp_shape(even, 4, TRUE, 1, NULL);
+	g_autofree char *longer = udp_shape(grow, 3, TRUE, -1, NULL);
+	g_autofree guint8 *frame = g_malloc(SLOT), *out = g_malloc(OFFLOAD_SEG_SPACE);
+	struct iovec iov[8];
+	struct virtio_net_hdr h;
+	Batch b;
+	int n;
+
+	g_assert_cmpstr(off, ==, "w w w w");       /* not offered: nothing joins */
+	g_assert_cmpstr(nocsum, ==, "w w s2");     /* no checksum, nothing to verify */
+	g_assert_cmpstr(longer, ==, "w s2");       /* a longer datagram starts anew */
+	joined = udp_shape(even, 4, TRUE, -1, &b);
+	g_assert_cmpstr(joined, ==, "s4");
+	h = vnet_of(&b.pkts[0]);
+	g_assert_cmpuint(h.gso_type, ==, 5 /* VIRTIO_NET_HDR_GSO_UDP_L4 */);
+	g_assert_cmpuint(h.gso_size, ==, 1200);
+	g_assert_cmpuint(h.csum_offset, ==, 6);
+	g_assert_cmpuint(rd16(pkt_of(&b.pkts[0]) + 24), ==, b.pkts[0].len - 20);
+	/* cut again, the datagrams come back as they were sent */
+	memcpy(frame, b.pkts[0].frame, OFFLOAD_VNET_LEN + b.pkts[0].len);
+	n = offload_segment(frame, OFFLOAD_VNET_LEN + b.pkts[0].len, out, OFFLOAD_SEG_SPACE, iov,
+			    G_N_ELEMENTS(iov), NULL);
+	g_assert_cmpint(n, ==, 4);
+	for (int i = 0, at = 0; i < n; at += (int)even[i], i++) {
+		PktSpec s = { .version = 4, .proto = IPPROTO_UDP, .sport = 443, .dport = 50000,
+			      .id = (guint16)(1 + i), .df = TRUE, .payload = even[i], .off = (gsize)at };
+		guint8 want[1500];
+		gsize len = build(want, &s);
+
+		g_assert_cmpmem(iov[i].iov_base, iov[i].iov_len, want, len);
+	}
+	batch_clear(&b);
+}
+
 /* Random bytes must neither crash nor be merged. */
 static void test_coalesce_garbage(void)
 {
@@ -621,7 +685,7 @@ static void test_coalesce_garbage(void)
 			for (int k = 0; k < 3; k++)
 				q[g_rand_int_range(r, 0, 60)] = (guint8)g_rand_int(r);
 		}
-		offload_coalesce(b.pkts, b.n);
+		offload_coalesce(b.pkts, b.n, TRUE);
 		for (int i = 0; i < b.n; i++)
 			g_assert_cmpuint(b.pkts[i].len, <=, b.pkts[i].cap);
 	}
@@ -644,6 +708,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/coalesce/rules", test_coalesce_rules);
 	g_test_add_func("/offload/coalesce/limits", test_coalesce_limits);
 	g_test_add_func("/offload/coalesce/ip-id", test_coalesce_ipid);
+	g_test_add_func("/offload/coalesce/udp", test_coalesce_udp);
 	g_test_add_func("/offload/coalesce/garbage", test_coalesce_garbage);
 	return g_test_run();
 }
