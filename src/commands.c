@@ -414,6 +414,18 @@ static void commands_wait_exit(pid_t pid, int ms)
 	close(pidfd);
 }
 
+static GArray *commands_list_orphans(gpointer data)
+{
+	GArray *spaces = data, *pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+
+	for (guint i = 0; i < spaces->len; i++) {
+		g_autoptr(GArray) found = client_orphans(&g_array_index(spaces, ClientPidfile, i));
+
+		g_array_append_vals(pids, found->data, found->len);
+	}
+	return pids;
+}
+
 /* End the processes left in dead holders' namespaces (from the host):
  * the last holder's when it is gone (@include_last), and those recorded when
  * a new holder replaced a dead one.  Adds (pid, command, needed SIGKILL)
@@ -422,44 +434,13 @@ static void commands_end_orphans(VpnnsClient *client, gboolean include_last, int
 				 GVariantBuilder *b)
 {
 	g_autoptr(GArray) spaces = client_read_orphan_namespaces(client->paths);
-	g_autoptr(GArray) pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
-	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
-	gint64 deadline = vpnns_now_ms() + grace_ms;
 	ClientPidfile pf;
 
 	if (include_last && client_read_pidfile(client->paths, &pf)) {
 		g_array_append_val(spaces, pf);
 		pf.generation = NULL; /* owned by the copy in @spaces */
 	}
-	for (;;) {
-		g_array_set_size(pids, 0);
-		for (guint i = 0; i < spaces->len; i++) {
-			g_autoptr(GArray) found = client_orphans(&g_array_index(spaces, ClientPidfile, i));
-
-			g_array_append_vals(pids, found->data, found->len);
-		}
-		if (pids->len == 0 || vpnns_now_ms() >= deadline)
-			break;
-		for (guint i = 0; i < pids->len; i++) {
-			pid_t pid = g_array_index(pids, pid_t, i);
-			g_autofree char *comm = vpnns_proc_comm(pid);
-
-			if (g_hash_table_contains(seen, GINT_TO_POINTER(pid)))
-				continue;
-			g_hash_table_add(seen, GINT_TO_POINTER(pid));
-			kill(pid, SIGTERM);
-			kill(pid, SIGCONT);
-			g_variant_builder_add(b, "(usb)", (guint32)pid, comm, FALSE);
-		}
-		g_usleep(20 * 1000);
-	}
-	for (guint i = 0; i < pids->len; i++) {
-		pid_t pid = g_array_index(pids, pid_t, i);
-		g_autofree char *comm = vpnns_proc_comm(pid);
-
-		kill(pid, SIGKILL);
-		g_variant_builder_add(b, "(usb)", (guint32)pid, comm, TRUE);
-	}
+	ns_end_processes(commands_list_orphans, spaces, grace_ms, 0, b);
 	for (guint i = 0; i < spaces->len; i++)
 		client_pidfile_clear(&g_array_index(spaces, ClientPidfile, i));
 }

@@ -91,81 +91,21 @@ static void holder_reply_error(HolderConn *conn, const GError *error)
 
 /* --- stop ------------------------------------------------------------- */
 
-static void holder_collect(GVariantBuilder *b, GArray *pids, gboolean killed)
+static GArray *holder_list_pids(gpointer data)
 {
-	for (guint i = 0; i < pids->len; i++) {
-		pid_t pid = g_array_index(pids, pid_t, i);
-		g_autofree char *comm = vpnns_proc_comm(pid);
+	VpnnsHolder *holder = data;
 
-		g_variant_builder_add(b, "(usb)", (guint32)pid, comm, killed);
-	}
+	return ns_list_pids(&holder->userns, getpid());
 }
 
-static void holder_signal_all(GArray *pids, int sig)
-{
-	for (guint i = 0; i < pids->len; i++)
-		kill(g_array_index(pids, pid_t, i), sig);
-}
-
-/* Wait until nothing lives inside, up to @ms; returns what is still there. */
-static GArray *holder_wait_empty(VpnnsHolder *holder, gint64 ms)
-{
-	gint64 deadline = vpnns_now_ms() + ms;
-	GArray *left = ns_list_pids(&holder->userns, getpid());
-
-	while (left->len > 0 && vpnns_now_ms() < deadline) {
-		g_array_unref(left);
-		g_usleep(20 * 1000);
-		left = ns_list_pids(&holder->userns, getpid());
-	}
-	return left;
-}
-
-/* End every process inside: SIGTERM, then SIGKILL after @grace_ms.  Processes
- * that start during the grace period (a join that was under way) get the
- * same treatment.  Returns an a(usb) of (pid, command, needed SIGKILL). */
+/* End every process inside: SIGTERM, then SIGKILL after @grace_ms.  Returns
+ * an a(usb) of (pid, command, needed SIGKILL). */
 static GVariant *holder_end_processes(VpnnsHolder *holder, gint64 grace_ms)
 {
 	GVariantBuilder b;
-	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
-	gint64 deadline = vpnns_now_ms() + grace_ms;
-	g_autoptr(GArray) left = NULL;
 
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a(usb)"));
-	for (;;) {
-		g_autoptr(GArray) pids = ns_list_pids(&holder->userns, getpid());
-		g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(pid_t));
-
-		for (guint i = 0; i < pids->len; i++) {
-			pid_t pid = g_array_index(pids, pid_t, i);
-
-			if (!g_hash_table_contains(seen, GINT_TO_POINTER(pid)))
-				g_array_append_val(fresh, pid);
-		}
-		for (guint i = 0; i < fresh->len; i++) {
-			pid_t pid = g_array_index(fresh, pid_t, i);
-			g_autofree char *comm = vpnns_proc_comm(pid);
-
-			g_hash_table_add(seen, GINT_TO_POINTER(pid));
-			kill(pid, SIGTERM);
-			kill(pid, SIGCONT); /* a stopped job cannot act on SIGTERM */
-			g_variant_builder_add(&b, "(usb)", (guint32)pid, comm, FALSE);
-		}
-		if (pids->len == 0 || vpnns_now_ms() >= deadline)
-			break;
-		g_usleep(20 * 1000);
-	}
-
-	left = ns_list_pids(&holder->userns, getpid());
-	if (left->len > 0) {
-		g_autoptr(GArray) still = NULL;
-
-		holder_signal_all(left, SIGKILL);
-		still = holder_wait_empty(holder, HOLDER_KILL_WAIT_MS);
-		if (still->len > 0)
-			g_warning("%u processes survived SIGKILL", still->len);
-		holder_collect(&b, left, TRUE);
-	}
+	ns_end_processes(holder_list_pids, holder, grace_ms, HOLDER_KILL_WAIT_MS, &b);
 	return g_variant_builder_end(&b);
 }
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -229,4 +230,59 @@ GArray *ns_list_pids(const NsId *userns, pid_t exclude)
 	}
 	closedir(d);
 	return pids;
+}
+
+/* Add (pid, command, @killed) for each of @pids to @b. */
+static void ns_record(GVariantBuilder *b, GArray *pids, gboolean killed)
+{
+	for (guint i = 0; i < pids->len; i++) {
+		pid_t pid = g_array_index(pids, pid_t, i);
+		g_autofree char *comm = vpnns_proc_comm(pid);
+
+		g_variant_builder_add(b, "(usb)", (guint32)pid, comm, killed);
+	}
+}
+
+void ns_end_processes(NsPidLister list, gpointer data, gint64 grace_ms, gint64 kill_wait_ms,
+		      GVariantBuilder *b)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	gint64 deadline = vpnns_now_ms() + grace_ms;
+	g_autoptr(GArray) left = NULL;
+
+	for (;;) {
+		g_autoptr(GArray) pids = list(data);
+		g_autoptr(GArray) fresh = g_array_new(FALSE, FALSE, sizeof(pid_t));
+
+		for (guint i = 0; i < pids->len; i++) {
+			pid_t pid = g_array_index(pids, pid_t, i);
+
+			if (g_hash_table_add(seen, GINT_TO_POINTER(pid))) {
+				kill(pid, SIGTERM);
+				kill(pid, SIGCONT);
+				g_array_append_val(fresh, pid);
+			}
+		}
+		ns_record(b, fresh, FALSE);
+		if (pids->len == 0 || vpnns_now_ms() >= deadline)
+			break;
+		g_usleep(20 * 1000);
+	}
+	left = list(data);
+	if (left->len == 0)
+		return;
+	for (guint i = 0; i < left->len; i++)
+		kill(g_array_index(left, pid_t, i), SIGKILL);
+	ns_record(b, left, TRUE);
+	for (gint64 until = vpnns_now_ms() + kill_wait_ms; kill_wait_ms > 0;) {
+		g_autoptr(GArray) still = list(data);
+
+		if (still->len == 0)
+			break;
+		if (vpnns_now_ms() >= until) {
+			g_warning("%u processes survived SIGKILL", still->len);
+			break;
+		}
+		g_usleep(20 * 1000);
+	}
 }

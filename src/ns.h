@@ -37,6 +37,18 @@ gboolean ns_pid_in_userns(pid_t pid, const NsId *userns);
 /* Every process in (or below) user namespace @userns, except @exclude. */
 GArray *ns_list_pids(const NsId *userns, pid_t exclude);
 
+/* Lists the processes ns_end_processes() is to end (a new GArray of pid_t). */
+typedef GArray *(*NsPidLister)(gpointer data);
+
+/* End the processes @list finds: SIGTERM (and SIGCONT, since a stopped job
+ * cannot act on SIGTERM) to each as it appears - processes that start
+ * meanwhile, a join under way, get the same - until none is left or
+ * @grace_ms have passed; then SIGKILL to what is left, waiting up to
+ * @kill_wait_ms (0: not at all) for it to go.  Adds (pid, command, needed SIGKILL) to @b,
+ * an a(usb). */
+void ns_end_processes(NsPidLister list, gpointer data, gint64 grace_ms, gint64 kill_wait_ms,
+		      GVariantBuilder *b);
+
 /* The uid owning the user namespace that owns namespace @nsfd
  * (NS_GET_USERNS + NS_GET_OWNER_UID). */
 gboolean ns_owner_uid(int nsfd, uid_t *uid, GError **error);
