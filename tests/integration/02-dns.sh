@@ -100,6 +100,16 @@ check_replacement() {
 	sleep 0.3
 	echo "symlink-after=$(inside)"
 	echo "host-now=$(awk '/^nameserver/ {print $2}' /etc/resolv.conf)"
+	# the host re-points the symlink while the sandbox runs, then
+	# regenerates the new target
+	mkdir -p /etc/resolvconf/run2
+	echo "nameserver 192.0.2.80" > /etc/resolvconf/run2/resolv.conf
+	ln -s resolvconf/run2/resolv.conf /etc/resolv.conf.new; mv -fT /etc/resolv.conf.new /etc/resolv.conf
+	sleep 0.3
+	echo "nameserver 192.0.2.81" > /etc/resolvconf/run2/resolv.conf.new
+	mv /etc/resolvconf/run2/resolv.conf.new /etc/resolvconf/run2/resolv.conf
+	sleep 0.3
+	echo "repointed-after=$(inside)"
 	as_user "$VPNNS" stop --timeout 1 "$name" >/dev/null
 }
 export -f check_replacement
@@ -124,6 +134,8 @@ for mode in overlay bind; do
 	assert_match "[$mode] private with a symlinked host resolv.conf" "^symlink-before=127.0.0.1$" "$out"
 	assert_match "[$mode] still private after the symlink target is regenerated" "^symlink-after=127.0.0.1$" "$out"
 	assert_match "[$mode] the host sees its own new file" "^host-now=192.0.2.79$" "$out"
+	assert_match "[$mode] still private after the host re-points the symlink and regenerates its new target" \
+		"^repointed-after=127.0.0.1$" "$out"
 done
 
 tap_done
