@@ -239,6 +239,15 @@ loop_start() {
 # loop_after DIR NS [N]: N (default 1) rounds that started after time NS have ended
 loop_after() { [ "$(awk -v t="$2" '$2 > t' "$1/rounds" 2>/dev/null | wc -l)" -ge "${3:-1}" ]; }
 loop_started_before() { [ "$(awk 'NR == 1 {print $2}' "$1/rounds")" -lt "$2" ]; }
+# looped_through DIR FROM TO NAME: the loop in sandbox NAME ran from before
+# time FROM until after TO (says what it saw otherwise)
+looped_through() {
+	wait_until 20 loop_after "$1" "$3" && loop_started_before "$1" "$2" && return 0
+	echo "from $2 to $3; rounds (N START END PROBES):"; cat "$1/rounds"
+	vpnns_user status "$4" 2>&1
+	echo "holder log:"; tail -n 20 "$(user_home)/.vpnns-$4/log" 2>&1
+	return 1
+}
 # loop_check STATE LABEL DIR PID BEFORE: end the loop after its round and
 # check all its rounds against snapshot BEFORE
 loop_check() {
@@ -418,7 +427,7 @@ usr1_restart() {
 	assert_true "OpenVPN$what SIGUSR1: ... and the tunnel works again" wait_until 10 ov_works "$name"
 	t_back=$(now)
 	assert_true "OpenVPN$what SIGUSR1: the prober looped from before the signal until after the tunnel was back" \
-		eval 'wait_until 20 loop_after "$W/loop-$label" "$t_back" && loop_started_before "$W/loop-$label" "$t_usr1"'
+		looped_through "$W/loop-$label" "$t_usr1" "$t_back" "$name"
 	loop_check "during an OpenVPN SIGUSR1 restart" "during an OpenVPN$what SIGUSR1 restart, $(etc_mode "$name")" \
 		"$W/loop-$label" "$lp" "$W/loop-before"
 	ovlab_openvpn_stop "$label"

@@ -27,10 +27,11 @@ set -u
 probe_round() {
 	local targets=$1 name=$2 kind a b dir
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/leak-probe.XXXXXX") || exit 1
-	# each probe writes its own line; all run at once
+	# each probe writes its own line; all run at once, each with a
+	# timeout of its own and this one around it, so a round cannot hang
 	run() {
 		local id=$1; shift
-		"$@" >/dev/null 2>&1
+		timeout -k 1 5 "$@" >/dev/null 2>&1
 		echo "$id $?" >"$dir/$BASHPID"
 	}
 	while read -r kind a b; do
