@@ -294,9 +294,9 @@ round "connected, relay path" "$B"
 # systemd-resolved regenerates the file its symlink points to, by rename
 printf 'nameserver %s\nsearch host.example\n' "$STUB" >/run/systemd/resolve/stub-resolv.conf.new
 mv -f /run/systemd/resolve/stub-resolv.conf.new /run/systemd/resolve/stub-resolv.conf
-sleep 0.2
+# (bind mode repairs asynchronously: the checks give it a moment)
 for s in "$A" "$B"; do
-	assert_true "resolved regenerates the stub: the tunnel and its DNS still work in $s" oc_works "$s"
+	assert_true "resolved regenerates the stub: the tunnel and its DNS still work in $s" wait_until 5 oc_works "$s"
 	round "connected, resolved regenerated stub-resolv.conf" "$s"
 done
 # a new plain file renamed over the symlink (a network manager taking
@@ -305,9 +305,9 @@ printf 'nameserver %s\n' "$STUB" >"$FAKE_HOST_ETC/resolv.conf.new"
 mv -f "$FAKE_HOST_ETC/resolv.conf.new" "$FAKE_HOST_ETC/resolv.conf"
 sed 's/^hosts:.*/hosts: files resolve [!UNAVAIL=return] dns/' "$FAKE_HOST_ETC/nsswitch.conf" >"$FAKE_HOST_ETC/nsswitch.conf.new"
 mv -f "$FAKE_HOST_ETC/nsswitch.conf.new" "$FAKE_HOST_ETC/nsswitch.conf"
-sleep 0.2
 for s in "$A" "$B"; do
-	assert_true "host renames new resolv.conf and nsswitch.conf over the old: the tunnel and its DNS still work in $s" oc_works "$s"
+	assert_true "host renames new resolv.conf and nsswitch.conf over the old: the tunnel and its DNS still work in $s" \
+		wait_until 5 oc_works "$s"
 	assert_no_match "... and $s's nsswitch.conf still has no resolve" resolve "$(inside "$s" grep '^hosts:' /etc/nsswitch.conf)"
 	round "connected, host renamed resolv.conf and nsswitch.conf over" "$s"
 done
@@ -327,10 +327,10 @@ relay_start rd "$D"
 assert_true "resolvconf host: both new sandboxes connect" wait_until 20 eval 'connected "$C" && connected "$D"'
 printf 'nameserver %s\n# regenerated\n' "$STUB" >/run/resolvconf/resolv.conf.new
 mv -f /run/resolvconf/resolv.conf.new /run/resolvconf/resolv.conf
-sleep 0.2
 # (in $A and $B, made before the symlink was re-pointed, too)
 for s in "$C" "$D" "$A" "$B"; do
-	assert_true "resolvconf regenerates its file: the tunnel and its DNS still work in $s ($(etc_mode "$s"))" oc_works "$s"
+	assert_true "resolvconf regenerates its file: the tunnel and its DNS still work in $s ($(etc_mode "$s"))" \
+		wait_until 5 oc_works "$s"
 done
 for s in "$C" "$D"; do
 	round "connected, resolvconf regenerated the symlink's target" "$s"
