@@ -134,9 +134,14 @@ static SandboxInfo *commands_query(const char *name, const char *state_dir, GErr
 	client = client_open(paths, CLIENT_EXISTING, NULL, &local);
 	if (!client)
 		return g_steal_pointer(&info);
-	reply = client_request(client, CTL_OP_STATUS, NULL, NULL, 5000, error);
-	if (!reply)
+	reply = client_request(client, CTL_OP_STATUS, NULL, NULL, 5000, &local);
+	/* STATUS is answered even while stopping: the holder died as we asked */
+	if (!reply && g_error_matches(local, VPNNS_ERROR, VPNNS_ERROR_STOPPED))
+		return g_steal_pointer(&info);
+	if (!reply) {
+		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
+	}
 	g_clear_pointer(&info->state, g_free);
 	g_clear_pointer(&info->processes, g_variant_unref);
 	g_variant_lookup(reply->body, "state", "s", &info->state);
