@@ -92,7 +92,7 @@ check-unit: all $(UNIT_BINS)
 # root, through sudo when make itself does not.
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo --preserve-env=CI,VPNNS_DEBUG)
 
-TOOLS := tests/tools/tuntap-peer tests/tools/fake-holder
+TOOLS := tests/tools/tuntap-peer tests/tools/fake-holder tests/tools/leak-listener
 
 tests/tools/%: tests/tools/%.c Makefile
 	$(CC) -std=gnu11 -O2 -Wall -Wextra $(CFLAGS) $(LDFLAGS) -o $@ $<

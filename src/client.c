@@ -160,6 +160,15 @@ static gboolean client_connect(VpnnsClient *client, GError **error)
 				    (unsigned)geteuid(), client->paths->name, client->paths->dir);
 			return FALSE;
 		}
+		/* A SIGKILLed holder's socket outlives its main thread while
+		 * the others exit: nobody will answer there. */
+		if (vpnns_pid_is_dead(peer.pid)) {
+			close(fd);
+			g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_NOT_FOUND,
+				    "no sandbox named '%s' is running (its holder just died)",
+				    client->paths->name);
+			return FALSE;
+		}
 	}
 	client->sock = fd;
 	return TRUE;

@@ -134,9 +134,14 @@ static SandboxInfo *commands_query(const char *name, const char *state_dir, GErr
 	client = client_open(paths, CLIENT_EXISTING, NULL, &local);
 	if (!client)
 		return g_steal_pointer(&info);
-	reply = client_request(client, CTL_OP_STATUS, NULL, NULL, 5000, error);
-	if (!reply)
+	reply = client_request(client, CTL_OP_STATUS, NULL, NULL, 5000, &local);
+	/* STATUS is answered even while stopping: the holder died as we asked */
+	if (!reply && g_error_matches(local, VPNNS_ERROR, VPNNS_ERROR_STOPPED))
+		return g_steal_pointer(&info);
+	if (!reply) {
+		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
+	}
 	g_clear_pointer(&info->state, g_free);
 	g_clear_pointer(&info->processes, g_variant_unref);
 	g_variant_lookup(reply->body, "state", "s", &info->state);
@@ -445,33 +450,43 @@ static void commands_end_orphans(VpnnsClient *client, gboolean include_last, int
 		client_pidfile_clear(&g_array_index(spaces, ClientPidfile, i));
 }
 
-/* A holder that does not speak our protocol (another vpnns version) still
- * ends everything inside on SIGTERM.  Signal it only if the pid file's pid
- * still lives in the namespace the file records: a recycled pid is left
- * alone. */
-static gboolean commands_terminate_holder(VpnnsClient *client, int grace_ms, GError **error)
+/* The holder's pid, from the pid file, if that process still is the holder
+ * the file describes (it lives in the user namespace the file records; a
+ * recycled pid is left alone): 0 otherwise, with @error set. */
+static pid_t commands_holder_pid(VpnnsClient *client, GError **error)
 {
 	ClientPidfile pf;
 	NsId id;
 	g_autofree char *path = NULL;
-	gboolean ok;
+	pid_t pid = 0;
 
 	if (!client_read_pidfile(client->paths, &pf)) {
 		g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_FAILED,
 			    "cannot tell which process is the holder: %s is missing", client->paths->pid);
-		return FALSE;
+		return 0;
 	}
 	path = g_strdup_printf("/proc/%d/ns/user", (int)pf.pid);
-	ok = ns_id_from_path(path, &id) && (guint64)id.ino == pf.userns_ino;
-	if (!ok)
+	if (ns_id_from_path(path, &id) && (guint64)id.ino == pf.userns_ino)
+		pid = pf.pid;
+	else
 		g_set_error(error, VPNNS_ERROR, VPNNS_ERROR_FAILED,
 			    "the holder (pid %d) is not the process the pid file describes", (int)pf.pid);
-	else if (kill(pf.pid, SIGTERM) < 0)
-		ok = vpnns_set_errno(error, errno, "cannot signal the holder (pid %d)", (int)pf.pid);
-	else
-		commands_wait_exit(pf.pid, grace_ms + 5000);
 	client_pidfile_clear(&pf);
-	return ok;
+	return pid;
+}
+
+/* A holder that does not speak our protocol (another vpnns version) still
+ * ends everything inside on SIGTERM. */
+static gboolean commands_terminate_holder(VpnnsClient *client, int grace_ms, GError **error)
+{
+	pid_t pid = commands_holder_pid(client, error);
+
+	if (!pid)
+		return FALSE;
+	if (kill(pid, SIGTERM) < 0)
+		return vpnns_set_errno(error, errno, "cannot signal the holder (pid %d)", (int)pid);
+	commands_wait_exit(pid, grace_ms + 5000);
+	return TRUE;
 }
 
 static void commands_print_ended(const char *name, GVariant *ended, gboolean was_running)
@@ -532,6 +547,19 @@ int commands_stop(const VpnnsOptions *opts)
 			g_clear_error(&error);
 			if (!commands_terminate_holder(client, opts->timeout_s * 1000, &error))
 				return commands_fail(error);
+		} else if (!reply && g_error_matches(error, VPNNS_ERROR, VPNNS_ERROR_STOPPED)) {
+			/* We hold the state lock, so no other stop is ending it:
+			 * the holder is dying by itself - SIGKILLed (its socket
+			 * stays open until its last thread is gone) or ending on
+			 * a signal.  Let it finish, then clean up after it as
+			 * after any dead holder. */
+			pid_t hp;
+
+			g_clear_error(&error);
+			hp = commands_holder_pid(client, NULL);
+			if (hp) /* a holder ending on a signal gives the inside 5 s */
+				commands_wait_exit(hp, 10000);
+			running = FALSE;
 		} else if (!reply) {
 			return commands_fail(error);
 		}

@@ -75,6 +75,11 @@ gssize fdpass_recv(int sock, void *buf, size_t size, int *fds, size_t max_fds,
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	/* A peer that closed before it read what we sent - a holder that died
+	 * with our connection still waiting to be accepted - resets it: for
+	 * us the connection ended all the same. */
+	if (n < 0 && errno == ECONNRESET)
+		return 0;
 	if (n < 0) {
 		vpnns_set_errno(error, errno, "cannot receive from the control socket");
 		return -1;

@@ -12,7 +12,8 @@ gboolean fdpass_send(int sock, const void *buf, size_t len, const int *fds,
  * @fds (close-on-exec) and counted in @nfds; any beyond that, and any
  * control message that is not SCM_RIGHTS, are closed and make the call
  * fail.  A datagram larger than @size fails (it is never silently cut).
- * Returns the datagram length, 0 when the peer closed, -1 on error. */
+ * Returns the datagram length, 0 when the peer closed (or reset the
+ * connection), -1 on error. */
 gssize fdpass_recv(int sock, void *buf, size_t size, int *fds, size_t max_fds,
 		   size_t *nfds, GError **error);
 

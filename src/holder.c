@@ -48,6 +48,7 @@ typedef struct {
 	gint64 created;   /* wall clock, seconds */
 	guint nconns;
 	GList *watchers;  /* HolderConn waiting for CTL_OP_WATCH's answer */
+	int inotify_fd;   /* the directories of sandboxfs_watch_dirs() */
 	gboolean stopping;
 } VpnnsHolder;
 
@@ -320,16 +321,35 @@ static gboolean holder_on_signal(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* Bind mode: the host replaced a file we cover; put the cover back. */
-static gboolean holder_on_etc_change(int fd, GIOCondition cond, gpointer data)
+/* Watch (again) every directory whose changes can undo the sandbox's view.
+ * A directory already watched keeps its watch; one made anew since (the
+ * new target of a re-pointed resolv.conf symlink, /run/systemd appearing)
+ * gets one. */
+static void holder_watch_dirs(VpnnsHolder *holder)
+{
+	g_auto(GStrv) dirs = sandboxfs_watch_dirs(holder->fs);
+
+	for (char **d = dirs; *d; d++)
+		inotify_add_watch(holder->inotify_fd, *d, IN_MASK_ADD | IN_MOVED_TO | IN_CREATE |
+				  IN_DELETE | IN_CLOSE_WRITE);
+}
+
+/* The host changed something we cover: put the covers back.  The
+ * directory covers first: a bind in bind mode may lie inside one. */
+static gboolean holder_on_fs_change(int fd, GIOCondition cond, gpointer data)
 {
 	VpnnsHolder *holder = data;
 	g_autoptr(GError) error = NULL;
+	g_autofree char *hidden = NULL;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	gboolean repaired;
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+	holder_watch_dirs(holder);
+	hidden = sandboxfs_hide_resolvers(holder->fs);
+	if (hidden)
+		g_message("the host made %s after the sandbox started: hidden inside it too", hidden);
 	if (!sandboxfs_repair(holder->fs, &repaired, &error))
 		g_warning("cannot restore the sandbox's private %s", error->message);
 	else if (repaired)
@@ -346,27 +366,18 @@ static gboolean holder_on_link_change(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void holder_watch_etc(VpnnsHolder *holder)
+static void holder_watch_fs(VpnnsHolder *holder)
 {
-	const char *dirs[] = { "/etc", NULL, NULL };
-	g_autofree char *target = g_file_read_link("/etc/resolv.conf", NULL);
-	g_autofree char *tdir = NULL;
-	int fd;
-
-	if (holder->fs->mode != SANDBOXFS_BIND)
+	holder->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (holder->inotify_fd < 0) {
+		g_warning("cannot watch the host's /etc and /run (inotify: %s): changes the host "
+			  "makes there may reach the sandbox", g_strerror(errno));
 		return;
-	if (target) {
-		g_autofree char *abs = g_path_is_absolute(target) ? g_strdup(target)
-					: g_build_filename("/etc", target, NULL);
-		tdir = g_path_get_dirname(abs);
-		dirs[1] = tdir;
 	}
-	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (int i = 0; dirs[i]; i++)
-		inotify_add_watch(fd, dirs[i], IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_CLOSE_WRITE);
-	g_unix_fd_add(fd, G_IO_IN, holder_on_etc_change, holder);
+	holder_watch_dirs(holder);
+	g_unix_fd_add(holder->inotify_fd, G_IO_IN, holder_on_fs_change, holder);
+	/* what the host made between sandboxfs_setup() and the first watch */
+	g_free(sandboxfs_hide_resolvers(holder->fs));
 }
 
 /* --- start-up --------------------------------------------------------- */
@@ -470,7 +481,7 @@ static void holder_setup_logging(const VpnnsPaths *paths)
 
 void holder_main(const VpnnsPaths *paths, const HolderOptions *opts, int ready_fd)
 {
-	VpnnsHolder holder = { .paths = paths, .listen_fd = -1 };
+	VpnnsHolder holder = { .paths = paths, .listen_fd = -1, .inotify_fd = -1 };
 	g_autoptr(GError) error = NULL;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -494,7 +505,7 @@ void holder_main(const VpnnsPaths *paths, const HolderOptions *opts, int ready_f
 	g_unix_signal_add(SIGTERM, holder_on_signal, &holder);
 	g_unix_signal_add(SIGINT, holder_on_signal, &holder);
 	g_unix_signal_add(SIGHUP, holder_on_signal, &holder);
-	holder_watch_etc(&holder);
+	holder_watch_fs(&holder);
 	g_unix_fd_add(tunnel_monitor_fd(holder.tunnel), G_IO_IN, holder_on_link_change, &holder);
 	g_message("sandbox '%s' ready (etc: %s)", paths->name,
 		  holder.fs->mode == SANDBOXFS_OVERLAY ? "overlay" : "bind mounts");

@@ -188,27 +188,6 @@ gboolean ns_owner_uid(int nsfd, uid_t *uid, GError **error)
 	return TRUE;
 }
 
-/* A zombie still has credentials, hence a user namespace, but it is already
- * dead: only its parent (often outside the sandbox) can make it go away. */
-static gboolean ns_pid_is_zombie(pid_t pid)
-{
-	char path[64], buf[256];
-	vpnns_autofd int fd = -1;
-	ssize_t n;
-	char *paren;
-
-	g_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return TRUE;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return TRUE;
-	buf[n] = 0;
-	paren = strrchr(buf, ')');
-	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
-}
-
 GArray *ns_list_pids(const NsId *userns, pid_t exclude)
 {
 	GArray *pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
@@ -225,7 +204,7 @@ GArray *ns_list_pids(const NsId *userns, pid_t exclude)
 		if (*end || pid <= 0 || pid == exclude)
 			continue;
 		p = (pid_t)pid;
-		if (ns_pid_in_userns(p, userns) && !ns_pid_is_zombie(p))
+		if (ns_pid_in_userns(p, userns) && !vpnns_pid_is_dead(p))
 			g_array_append_val(pids, p);
 	}
 	closedir(d);

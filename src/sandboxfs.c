@@ -8,7 +8,12 @@
  * user namespace), or, where that is refused, bind mounts over the two files
  * that matter.  A bind mount hangs on the dentry it covers, so when the host
  * renames a new resolv.conf into place the bind is lost inside; the holder
- * watches /etc and calls sandboxfs_repair() to put it back.
+ * watches /etc and calls sandboxfs_repair() to put it back.  The covers over
+ * the resolver directories are lost the same way when the host removes such
+ * a directory (since Linux 3.18 that detaches the mounts on it in every
+ * other mount namespace) and makes it again, as a resolver that restarts
+ * may; one the host makes only after the sandbox started had no cover at
+ * all.  The holder watches their parents and calls sandboxfs_hide_resolvers().
  */
 #include "sandboxfs.h"
 #include "util.h"
@@ -25,7 +30,7 @@ const char sandboxfs_resolv_offline[] =
 	"nameserver 127.0.0.1\n"
 	"options attempts:1 timeout:1\n";
 
-const char *const sandboxfs_hidden_dirs[] = {
+const char *const sandboxfs_hidden_dirs[SANDBOXFS_N_HIDDEN + 1] = {
 	"/run/systemd/resolve",  /* io.systemd.Resolve varlink: nss-resolve */
 	"/run/nscd",             /* nscd answers host lookups from its cache */
 	"/run/avahi-daemon",     /* nss-mdns */
@@ -162,23 +167,33 @@ static gboolean sandboxfs_same_file(const char *a, const char *b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Where the symlink /etc/@name points, as an absolute path (not
+ * canonical); NULL when it is no symlink. */
+static char *sandboxfs_etc_link(const char *name)
+{
+	g_autofree char *path = g_build_filename("/etc", name, NULL);
+	g_autofree char *link = g_file_read_link(path, NULL);
+
+	if (!link)
+		return NULL;
+	return g_path_is_absolute(link) ? g_steal_pointer(&link) : g_build_filename("/etc", link, NULL);
+}
+
 /* The file a bind over /etc/@name really lands on (mount(2) follows
  * symlinks).  When that target is missing - typically because /etc/resolv.conf
- * points into /run/systemd/resolve, which sandboxfs_hide_sockets() just
+ * points into /run/systemd/resolve, which sandboxfs_hide_resolvers() just
  * covered with an empty tmpfs - create an empty placeholder, but only inside
  * one of our own tmpfs mounts, never on the host. */
 static char *sandboxfs_bind_target(const char *name, GError **error)
 {
 	g_autofree char *path = g_build_filename("/etc", name, NULL);
-	g_autofree char *link = g_file_read_link(path, NULL);
-	g_autofree char *target = NULL;
+	g_autofree char *target = sandboxfs_etc_link(name);
 	g_autofree char *dir = NULL;
 	g_autofree char *leaf = NULL;
 	vpnns_autofd int fd = -1;
 
-	if (!link)
+	if (!target)
 		return g_steal_pointer(&path);
-	target = g_path_is_absolute(link) ? g_strdup(link) : g_build_filename("/etc", link, NULL);
 	/* "../run/x": compare canonical directories, not spellings */
 	leaf = g_path_get_basename(target);
 	dir = g_path_get_dirname(target);
@@ -222,17 +237,54 @@ static gboolean sandboxfs_setup_bind(Sandboxfs *fs, GError **error)
 	return sandboxfs_repair(fs, NULL, error);
 }
 
-static void sandboxfs_hide_sockets(void)
+char *sandboxfs_hide_resolvers(Sandboxfs *fs)
 {
-	for (const char *const *d = sandboxfs_hidden_dirs; *d; d++) {
+	g_autoptr(GString) done = g_string_new(NULL);
+
+	for (int i = 0; sandboxfs_hidden_dirs[i]; i++) {
+		const char *d = sandboxfs_hidden_dirs[i];
 		struct stat st;
 
-		if (stat(*d, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
-		if (mount("vpnns-hidden", *d, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=16k,nr_inodes=16,mode=0755") < 0)
-			g_warning("cannot hide %s inside the sandbox: %s", *d, g_strerror(errno));
+		if (fs->hidden_dev[i] && st.st_dev == fs->hidden_dev[i])
+			continue; /* our cover is still there */
+		if (mount("vpnns-hidden", d, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=16k,nr_inodes=16,mode=0755") < 0) {
+			g_warning("cannot hide %s inside the sandbox: %s", d, g_strerror(errno));
+			continue;
+		}
+		fs->hidden_dev[i] = stat(d, &st) == 0 ? st.st_dev : 0;
+		g_string_append_printf(done, "%s%s", done->len ? ", " : "", d);
 	}
+	return done->len ? g_string_free(g_steal_pointer(&done), FALSE) : NULL;
+}
+
+char **sandboxfs_watch_dirs(const Sandboxfs *fs)
+{
+	g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+
+	if (fs->mode == SANDBOXFS_BIND) {
+		g_autofree char *target = sandboxfs_etc_link("resolv.conf");
+
+		g_ptr_array_add(dirs, g_strdup("/etc"));
+		if (target)
+			g_ptr_array_add(dirs, g_path_get_dirname(target));
+	}
+	for (const char *const *d = sandboxfs_hidden_dirs; *d; d++) {
+		char *parent = g_path_get_dirname(*d);
+
+		/* /run/systemd appears with systemd-resolved: watch /run for it */
+		while (!g_file_test(parent, G_FILE_TEST_IS_DIR) && strcmp(parent, "/") != 0) {
+			char *up = g_path_get_dirname(parent);
+
+			g_free(parent);
+			parent = up;
+		}
+		g_ptr_array_add(dirs, parent);
+	}
+	g_ptr_array_add(dirs, NULL);
+	return (char **)g_ptr_array_steal(dirs, NULL);
 }
 
 /* Copy the readable files, symlinks and subdirectories of @src into @dst
@@ -296,7 +348,7 @@ Sandboxfs *sandboxfs_setup(const char *gendir, gboolean force_bind, GError **err
 		return NULL;
 	}
 
-	sandboxfs_hide_sockets();
+	g_free(sandboxfs_hide_resolvers(fs));
 	if (!force_bind && sandboxfs_mount_overlay(fs, &overlay_error)) {
 		fs->mode = SANDBOXFS_OVERLAY;
 		nss = sandboxfs_nsswitch_contents();

@@ -74,6 +74,25 @@ char *vpnns_proc_comm(pid_t pid)
 	return g_steal_pointer(&comm);
 }
 
+gboolean vpnns_pid_is_dead(pid_t pid)
+{
+	char path[64], buf[256];
+	vpnns_autofd int fd = -1;
+	ssize_t n;
+	char *paren;
+
+	g_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return TRUE;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return TRUE;
+	buf[n] = 0;
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 gint64 vpnns_now_ms(void)
 {
 	return g_get_monotonic_time() / 1000;

@@ -51,5 +51,10 @@ gboolean vpnns_write_file(const char *path, const char *contents, int mode,
 /* The command name of @pid (from /proc/PID/comm), or "?" */
 char *vpnns_proc_comm(pid_t pid);
 
+/* The process is gone, or a zombie: one still has credentials, hence a
+ * user namespace, and (while its other threads exit) open files, but it is
+ * already dead, and only its parent can make it go away. */
+gboolean vpnns_pid_is_dead(pid_t pid);
+
 /* Milliseconds on the monotonic clock. */
 gint64 vpnns_now_ms(void);

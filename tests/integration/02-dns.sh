@@ -25,22 +25,11 @@ assert_no_match "nsswitch inside has no resolve/mdns" "resolve|mdns" \
 	"$(vpnns_user --name "$N" -- grep '^hosts:' /etc/nsswitch.conf)"
 
 # --- a host like a systemd-resolved desktop -----------------------------------
-# Runs "$@" in a private mount namespace whose /etc is a copy of this one
-# with resolved's nsswitch line and a resolv.conf symlinked into
-# /run/systemd/resolve, and whose /run is a fresh tmpfs with listening
+# Runs "$@" on a fake resolved host (tests/lib/fakehost.sh) with listening
 # resolved, nscd and avahi sockets.
+. "$TOP/tests/lib/fakehost.sh"
 fake_host() {
-	unshare -m --propagation private bash -c '
-		set -e
-		etc=$(mktemp -d /tmp/vpnns-fake-etc.XXXXXX)
-		cp -a /etc/. "$etc"/
-		sed -i "s/^hosts:.*/hosts: mymachines resolve [!UNAVAIL=return] files myhostname mdns4_minimal [NOTFOUND=return] dns/" "$etc/nsswitch.conf"
-		rm -f "$etc/resolv.conf"
-		ln -s ../run/systemd/resolve/stub-resolv.conf "$etc/resolv.conf"
-		mount --bind "$etc" /etc
-		mount -t tmpfs -o mode=0755 fakerun /run
-		mkdir -p /run/systemd/resolve /run/nscd /run/avahi-daemon
-		echo "nameserver 192.0.2.53" > /run/systemd/resolve/stub-resolv.conf
+	fake_resolved_host bash -c '
 		pids=
 		for s in /run/systemd/resolve/io.systemd.Resolve /run/nscd/socket /run/avahi-daemon/socket; do
 			socat UNIX-LISTEN:$s,mode=0666,fork /dev/null & pids="$pids $!"
@@ -50,7 +39,6 @@ fake_host() {
 		done
 		rc=0; "$@" || rc=$?
 		kill $pids; wait 2>/dev/null || true
-		umount /run; umount /etc; rm -rf "$etc"
 		exit $rc' fake_host "$@"
 }
 
@@ -112,6 +100,16 @@ check_replacement() {
 	sleep 0.3
 	echo "symlink-after=$(inside)"
 	echo "host-now=$(awk '/^nameserver/ {print $2}' /etc/resolv.conf)"
+	# the host re-points the symlink while the sandbox runs, then
+	# regenerates the new target
+	mkdir -p /etc/resolvconf/run2
+	echo "nameserver 192.0.2.80" > /etc/resolvconf/run2/resolv.conf
+	ln -s resolvconf/run2/resolv.conf /etc/resolv.conf.new; mv -fT /etc/resolv.conf.new /etc/resolv.conf
+	sleep 0.3
+	echo "nameserver 192.0.2.81" > /etc/resolvconf/run2/resolv.conf.new
+	mv /etc/resolvconf/run2/resolv.conf.new /etc/resolvconf/run2/resolv.conf
+	sleep 0.3
+	echo "repointed-after=$(inside)"
 	as_user "$VPNNS" stop --timeout 1 "$name" >/dev/null
 }
 export -f check_replacement
@@ -136,6 +134,8 @@ for mode in overlay bind; do
 	assert_match "[$mode] private with a symlinked host resolv.conf" "^symlink-before=127.0.0.1$" "$out"
 	assert_match "[$mode] still private after the symlink target is regenerated" "^symlink-after=127.0.0.1$" "$out"
 	assert_match "[$mode] the host sees its own new file" "^host-now=192.0.2.79$" "$out"
+	assert_match "[$mode] still private after the host re-points the symlink and regenerates its new target" \
+		"^repointed-after=127.0.0.1$" "$out"
 done
 
 tap_done

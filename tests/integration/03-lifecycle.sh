@@ -93,6 +93,26 @@ assert_match "stop of a dead sandbox ends what still ran in it" "holder was alre
 assert_false "the orphan is gone" alive "$orphan"
 assert_false "no state left" test -e "$HOME_T/.vpnns-$D"
 
+# The same at once after the SIGKILL, 30 times: the dying holder's socket
+# outlives the zombie its main thread already is, for as long as its other
+# thread takes to go.  Whatever reaches it then must see a dead holder:
+# list shows it stale, a run starts a fresh sandbox, stop cleans up.
+bad=
+for i in $(seq 30); do
+	vpnns_user up "$D"; hp=$(holder_pid "$D")
+	orphan=$(start_inside "$D" "$PF" sleep 300)
+	kill -KILL "$hp"; wait_until 5 eval '! alive '"$hp"
+	case $((i % 3)) in
+	0) out=$(vpnns_user list 2>&1)
+	   echo "$out" | grep -Eq "^$D +$hp +stale " || bad="$bad [$i: list] $out" ;;
+	1) out=$(vpnns_user --name "$D" -- true 2>&1) || bad="$bad [$i: run] $out" ;;
+	esac
+	out=$(vpnns_user stop "$D" 2>&1)
+	echo "$out" | grep -q "ended 1 process: $orphan " || bad="$bad [$i: stop] $out"
+	alive "$orphan" && { bad="$bad [$i] orphan $orphan still runs"; kill -KILL "$orphan"; }
+done
+assert_eq "30 times right after a holder SIGKILL: list shows it stale, a run recovers, stop ends the orphan" "" "$bad"
+
 # --- the XDG runtime directory ---------------------------------------------------
 xdg=$(runtime_dir_new)
 X=$(uniq_name xdg)

@@ -11,26 +11,15 @@ for t in ocserv openconnect dnsmasq busybox curl certtool; do
 	command -v $t >/dev/null || tap_skip_all "$t is not installed (run tests/install-deps.sh)"
 done
 . "$TOP/tests/lab/ocserv-lab.sh"
+. "$TOP/tests/lib/vpn.sh"
 trap 'oclab_down; cleanup_sandboxes' EXIT
 cd /tmp
 
-inside() { local n=$1; shift; vpnns_user --name "$n" -- "$@"; }
-connected() { vpnns_user status "$1" 2>/dev/null | grep -q '^state: *connected'; }
-offline() {  # only lo, and no reachable name server
-	[ "$(inside "$1" ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" = "lo " ] &&
-	[ "$(inside "$1" awk '/^nameserver/ {print $2}' /etc/resolv.conf)" = 127.0.0.1 ]
-}
-attach_pid() { vpnns_user status "$1" | sed -n 's/.*(attach pid \([0-9]*\)).*/\1/p'; }
 host_state() {  # the host's own addresses, routes and resolv.conf (labs' links aside)
 	ip -o addr show | awk '$2 !~ /^vp[lo]-/ {print $2, $3, $4}' | sort
 	ip route show table main | grep -v -e 'dev vp[lo]-' -e '^unreachable'
 	ip -6 route show table main | grep -v -e 'dev vp[lo]-' -e '^unreachable'
 	md5sum < /etc/resolv.conf
-}
-relay_start() {  # relay_start LABEL NAME [attach options...]
-	local label=$1 name=$2; shift 2
-	OCLAB_OC_WRAP=as_user oclab_openconnect_bg "$label" --script-tun \
-		--script "$VPNNS --attach --name $name $*"
 }
 host_tuns() { ip -o link show type tun | awk -F': ' '{print $1 ":" $2}' | sort; }
 # tuns_appeared BEFORE: host tun devices (index:name) that were not there before
@@ -52,9 +41,6 @@ upload() {
 }
 # counter NAME LABEL: a figure from `vpnns status`'s relay lines
 counter() { vpnns_user status "$1" | sed -n "s/.* \([0-9]*\) $2.*/\1/p"; }
-kernel_start() {  # kernel_start LABEL NAME
-	oclab_openconnect_bg "$1" --script "$VPNNS --attach --user $TEST_USER --name $2"
-}
 
 # ============================================================================
 # Lab 1: full tunnel, IPv4 + IPv6

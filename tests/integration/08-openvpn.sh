@@ -13,15 +13,10 @@ done
 PLUGIN=$TOP/openvpn-plugin/vpnns-openvpn.so
 [ -f "$PLUGIN" ] || tap_skip_all "the plug-in is not built (make)"
 . "$TOP/tests/lab/openvpn-lab.sh"
+. "$TOP/tests/lib/vpn.sh"
 trap 'ovlab_down; cleanup_sandboxes' EXIT
 cd /tmp
 
-inside() { local n=$1; shift; vpnns_user --name "$n" -- "$@"; }
-connected() { vpnns_user status "$1" 2>/dev/null | grep -q '^state: *connected'; }
-offline() {
-	[ "$(inside "$1" ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')" = "lo " ] &&
-	[ "$(inside "$1" awk '/^nameserver/ {print $2}' /etc/resolv.conf)" = 127.0.0.1 ]
-}
 host_state() {
 	ip -o addr show | awk '$2 !~ /^vp[lo]-/ {print $2, $3, $4}' | sort
 	ip route show table main | grep -v -e 'dev vp[lo]-' -e '^unreachable'
@@ -31,14 +26,6 @@ host_state() {
 works() {  # works NAME: the intranet by name answers through the VPN
 	[ "$(inside "$1" curl -sS -m 5 http://intranet/ 2>/dev/null)" = "$OVLAB_PAGE" ]
 }
-# client LABEL NAME [config lines...]: a root OpenVPN client using the plug-in
-client() {
-	local label=$1 name=$2; shift 2
-	ovlab_client_config "$OVLAB_DIR/$label.ovpn" \
-		"plugin $PLUGIN vpnns=$VPNNS user=$TEST_USER name=$name" "$@"
-	ovlab_openvpn_bg "$label" "$OVLAB_DIR/$label.ovpn"
-}
-completed() { ovlab_wait_log "$1" 'Initialization Sequence Completed' 20 "${2:-1}"; }
 cpu_of() { ps -o pcpu= -p "$1" 2>/dev/null | tr -d ' '; }
 
 ovlab_up || { tap_fail "the OpenVPN lab comes up"; tap_done; }
@@ -51,7 +38,7 @@ tuns_appeared() { comm -13 <(echo "$1") <(host_tuns); }
 # --- connect ------------------------------------------------------------------
 A=$(uniq_name ovpn); track "$A"
 tuns_before=$(host_tuns)
-client a "$A"
+ovpn_client a "$A"
 assert_true "the plug-in's OpenVPN connects" completed a
 assert_true "the sandbox is connected" wait_until 5 connected "$A"
 assert_match "the plug-in logged whose sandbox it serves" "vpnns-openvpn: serving sandbox '$A' of $TEST_USER" \
@@ -90,7 +77,7 @@ assert_true "client SIGKILL leaves only lo and no name server" wait_until 5 offl
 ovlab_openvpn_stop a 2>/dev/null
 
 P=$(uniq_name persist); track "$P"
-client p "$P" persist-tun
+ovpn_client p "$P" persist-tun
 assert_true "--persist-tun: connects" completed p
 ovlab_signal p USR1
 sleep 1
@@ -99,7 +86,7 @@ assert_true "... the moved device stays and works" wait_until 10 works "$P"
 ovlab_openvpn_stop p
 
 U=$(uniq_name uprestart); track "$U"
-client u "$U" persist-tun up-restart
+ovpn_client u "$U" persist-tun up-restart
 assert_true "--up-restart: connects" completed u
 ovlab_signal u USR1
 assert_true "--up-restart SIGUSR1: reconnects" completed u 2
@@ -109,7 +96,7 @@ assert_true "... and the tunnel works" wait_until 10 works "$U"
 ovlab_openvpn_stop u
 
 N=$(uniq_name nobody); track "$N"
-client n "$N" "user nobody" "group nogroup"
+ovpn_client n "$N" "user nobody" "group nogroup"
 assert_true "--user nobody: connects" completed n
 assert_match "... and drops its privileges" "nobody" "$(ps -o user= -p "$(ovlab_openvpn_pid n)")"
 ovlab_signal n USR1
@@ -120,7 +107,7 @@ assert_true "--user nobody: a clean stop leaves only lo and no name server" wait
 
 # --- the sandbox goes away under OpenVPN ---------------------------------------------
 S=$(uniq_name stop); track "$S"
-client s "$S"
+ovpn_client s "$S"
 completed s
 pid=$(ovlab_openvpn_pid s)
 vpnns_user stop "$S" >/dev/null
@@ -130,7 +117,7 @@ assert_match "... as it says in OpenVPN's log" "sandbox '$S' of $TEST_USER was s
 	"$(tr '\n' ' ' < "$(ovlab_log s)")"
 
 D=$(uniq_name died); track "$D"
-client d "$D"
+ovpn_client d "$D"
 completed d
 pid=$(ovlab_openvpn_pid d)
 kill -KILL "$(holder_pid "$D")"
@@ -144,7 +131,7 @@ ovlab_openvpn_stop d
 # with --persist-tun the restart keeps the dead device and brings no UP:
 # the helper must end OpenVPN instead of leaving it spinning
 Q=$(uniq_name deadpersist); track "$Q"
-client q "$Q" persist-tun
+ovpn_client q "$Q" persist-tun
 completed q
 pid=$(ovlab_openvpn_pid q)
 kill -KILL "$(holder_pid "$Q")"
@@ -157,7 +144,7 @@ ovlab_openvpn_stop q 2>/dev/null
 ovlab_down
 ovlab_up --dns-option || { tap_fail "the --dns-option lab comes up"; tap_done; }
 O=$(uniq_name dnsopt); track "$O"
-client o "$O"
+ovpn_client o "$O"
 assert_true "--dns-option: connects" completed o
 assert_eq "... the name server comes from dns_server_N_address_M" "$OVLAB_DNS" \
 	"$(inside "$O" awk '/^nameserver/ {print $2}' /etc/resolv.conf)"
