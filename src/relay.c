@@ -17,7 +17,7 @@
  *
  * Every buffer holds 64 KiB, the largest IP packet, so no MTU truncates
  * (the classic relay's 2048-byte buffer did).  Both fds are nonblocking and
- * everything waits in one poll(): when the VPN socket is full the relay
+ * everything waits in one epoll set: when the VPN socket is full the relay
  * stops reading the tun until it drains (POLLOUT) - backpressure, not
  * drops.  A datagram socket's peer closing gives no EOF, so the VPN
  * client's death is watched through a pidfd, and send errors count too.
@@ -32,9 +32,9 @@
 #include <glib-unix.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -215,9 +215,10 @@ static void relay_inbound_write(const RelayFds *fds, RelayIn *r, int n, gboolean
 	}
 }
 
-/* VPN -> tun: drain the socket in batches.  FALSE: the VPN side is gone. */
+/* VPN -> tun: drain the socket in batches; @wrote: something arrived.
+ * FALSE: the VPN side is gone. */
 static gboolean relay_inbound(const RelayFds *fds, RelayIn *r, gboolean vnet,
-			      RelayCounters *c, gboolean *tun_gone)
+			      RelayCounters *c, gboolean *wrote, gboolean *tun_gone)
 {
 	for (int rounds = 0; rounds < 4; rounds++) {
 		int n;
@@ -227,6 +228,7 @@ static gboolean relay_inbound(const RelayFds *fds, RelayIn *r, gboolean vnet,
 		n = recvmmsg(fds->vpnfd, r->msgs, RELAY_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR || !relay_vpn_error(errno);
+		*wrote = *wrote || n > 0;
 		relay_inbound_write(fds, r, n, vnet, c, tun_gone);
 		if (n < RELAY_BATCH)
 			break;
@@ -313,18 +315,108 @@ static gboolean relay_outbound(const RelayFds *fds, RelayOut *r, gboolean vnet,
 	return TRUE;
 }
 
+/* What the relay waits for, in one epoll set (level-triggered, like
+ * poll(), but without re-registering five fds on every wakeup: the relay
+ * wakes for nearly every packet a busy VPN sends). */
+enum { W_SIG, W_PID, W_CTL, W_VPN, W_TUN, W_N };
+
+static void relay_watch(int epfd, int op, int fd, int tag, guint32 events)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = (guint32)tag };
+
+	if (fd >= 0)
+		epoll_ctl(epfd, op, fd, &ev);
+}
+
+/* While packets wait for room in the VPN socket, wait for POLLOUT there
+ * and stop reading the tun (backpressure); else read both. */
+static void relay_watch_pushback(int epfd, const RelayFds *fds, gboolean waiting)
+{
+	relay_watch(epfd, EPOLL_CTL_MOD, fds->vpnfd, W_VPN, EPOLLIN | (waiting ? EPOLLOUT : 0));
+	relay_watch(epfd, EPOLL_CTL_MOD, fds->tunfd, W_TUN, waiting ? 0 : EPOLLIN);
+}
+
+/* The holder's connection: readable means it died (it sends us nothing).
+ * Returns TRUE when the relay must end. */
+static gboolean relay_holder_gone(int ctlfd)
+{
+	char drain[256];
+
+	/* The sandbox is orphaned, and `vpnns stop` could no longer end us:
+	 * end the VPN session instead of carrying it into namespaces nobody
+	 * manages. */
+	if (recv(ctlfd, drain, sizeof(drain), MSG_DONTWAIT) > 0)
+		return FALSE;
+	g_message("the sandbox's holder went away; ending the relay");
+	return TRUE;
+}
+
+/* Move packets until something ends the relay. */
+static RelayEnd relay_loop(const RelayFds *fds, int sigfd, RelayIn *in, RelayOut *out,
+			   gboolean vnet, RelayCounters *c, GError **error)
+{
+	RelayCounters reported = { 0 };
+	gint64 next_report = vpnns_now_ms() + RELAY_REPORT_MS;
+	gboolean tun_gone = FALSE, was_waiting = FALSE;
+	vpnns_autofd int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (epfd < 0) {
+		vpnns_set_errno(error, errno, "epoll_create1");
+		return RELAY_END_ERROR;
+	}
+	relay_watch(epfd, EPOLL_CTL_ADD, sigfd, W_SIG, EPOLLIN);
+	relay_watch(epfd, EPOLL_CTL_ADD, fds->pidfd, W_PID, EPOLLIN);
+	relay_watch(epfd, EPOLL_CTL_ADD, fds->ctlfd, W_CTL, EPOLLIN);
+	relay_watch(epfd, EPOLL_CTL_ADD, fds->vpnfd, W_VPN, EPOLLIN);
+	relay_watch(epfd, EPOLL_CTL_ADD, fds->tunfd, W_TUN, EPOLLIN);
+	for (;;) {
+		gboolean waiting = out->sent < out->count, wrote = FALSE;
+		struct epoll_event evs[W_N];
+		guint32 rev[W_N] = { 0 };
+		int timeout = fds->ctlfd >= 0 ? (int)MAX(0, next_report - vpnns_now_ms()) : -1;
+		int n;
+
+		if (waiting != was_waiting)
+			relay_watch_pushback(epfd, fds, waiting);
+		was_waiting = waiting;
+		n = epoll_wait(epfd, evs, W_N, timeout);
+		if (n < 0 && errno != EINTR) {
+			vpnns_set_errno(error, errno, "epoll_wait");
+			return RELAY_END_ERROR;
+		}
+		for (int i = 0; i < n; i++)
+			rev[evs[i].data.u32] = evs[i].events;
+		if (rev[W_SIG])
+			return RELAY_END_SIGNAL;
+		if (rev[W_PID] || rev[W_VPN] & (EPOLLERR | EPOLLHUP))
+			return RELAY_END_VPN_GONE;
+		if (rev[W_CTL] && relay_holder_gone(fds->ctlfd))
+			return RELAY_END_TUN_GONE;
+		if (rev[W_VPN] & EPOLLIN && !relay_inbound(fds, in, vnet, c, &wrote, &tun_gone))
+			return RELAY_END_VPN_GONE;
+		/* What was just written (ACKs, most often) tends to make the
+		 * sandbox send at once: read the tun without waiting again. */
+		if ((rev[W_TUN] & EPOLLIN || rev[W_VPN] & EPOLLOUT || (wrote && !waiting)) &&
+		    !relay_outbound(fds, out, vnet, c, &tun_gone))
+			return RELAY_END_VPN_GONE;
+		if (tun_gone || rev[W_TUN] & (EPOLLERR | EPOLLHUP))
+			return RELAY_END_TUN_GONE;
+		if (fds->ctlfd >= 0 && vpnns_now_ms() >= next_report) {
+			if (memcmp(&reported, c, sizeof(*c)) != 0)
+				relay_report(fds->ctlfd, c);
+			reported = *c;
+			next_report = vpnns_now_ms() + RELAY_REPORT_MS;
+		}
+	}
+}
+
 RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 {
-	enum { P_SIG, P_PID, P_CTL, P_VPN, P_TUN, P_N };
 	g_autofree RelayIn *in = g_new0(RelayIn, 1);
 	RelayOut out;
-	RelayCounters reported = { 0 };
-	struct pollfd pfd[P_N];
-	gint64 next_report = vpnns_now_ms() + RELAY_REPORT_MS;
-	gboolean tun_gone = FALSE, vnet;
-	int ctlfd = fds->ctlfd;
+	gboolean vnet;
 	int sigfd, sndbuf = 4 << 20;
-	RelayEnd end = RELAY_END_ERROR;
+	RelayEnd end;
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -345,70 +437,9 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	g_unix_set_fd_nonblocking(fds->vpnfd, TRUE, NULL);
 	g_unix_set_fd_nonblocking(fds->tunfd, TRUE, NULL);
 
-	for (;;) {
-		gboolean waiting = out.sent < out.count;
-		gint64 now;
-		int timeout, ret;
-
-		pfd[P_SIG] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-		pfd[P_PID] = (struct pollfd){ .fd = fds->pidfd, .events = POLLIN };
-		pfd[P_CTL] = (struct pollfd){ .fd = ctlfd, .events = POLLIN };
-		pfd[P_VPN] = (struct pollfd){ .fd = fds->vpnfd,
-					      .events = POLLIN | (waiting ? POLLOUT : 0) };
-		pfd[P_TUN] = (struct pollfd){ .fd = fds->tunfd, .events = waiting ? 0 : POLLIN };
-		now = vpnns_now_ms();
-		timeout = ctlfd >= 0 ? (int)MAX(0, next_report - now) : -1;
-		ret = poll(pfd, P_N, timeout);
-		if (ret < 0 && errno != EINTR) {
-			vpnns_set_errno(error, errno, "poll");
-			break;
-		}
-		if (ret > 0 && pfd[P_SIG].revents) {
-			end = RELAY_END_SIGNAL;
-			break;
-		}
-		if (ret > 0 && pfd[P_PID].revents) {
-			end = RELAY_END_VPN_GONE;
-			break;
-		}
-		if (ret > 0 && pfd[P_VPN].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			end = RELAY_END_VPN_GONE;
-			break;
-		}
-		if (ret > 0 && pfd[P_CTL].revents) {
-			char drain[256];
-
-			/* The holder died: the sandbox is orphaned, and `vpnns stop`
-			 * could no longer end us.  End the VPN session instead of
-			 * carrying it into namespaces nobody manages. */
-			if (recv(ctlfd, drain, sizeof(drain), MSG_DONTWAIT) <= 0) {
-				end = RELAY_END_TUN_GONE;
-				g_message("the sandbox's holder went away; ending the relay");
-				break;
-			}
-		}
-		if (ret > 0 && pfd[P_VPN].revents & POLLIN && !relay_inbound(fds, in, vnet, c, &tun_gone)) {
-			end = RELAY_END_VPN_GONE;
-			break;
-		}
-		if (ret > 0 && (pfd[P_TUN].revents & POLLIN || pfd[P_VPN].revents & POLLOUT) &&
-		    !relay_outbound(fds, &out, vnet, c, &tun_gone)) {
-			end = RELAY_END_VPN_GONE;
-			break;
-		}
-		if (tun_gone || (ret > 0 && pfd[P_TUN].revents & (POLLERR | POLLHUP | POLLNVAL))) {
-			end = RELAY_END_TUN_GONE;
-			break;
-		}
-		if (ctlfd >= 0 && vpnns_now_ms() >= next_report) {
-			if (memcmp(&reported, c, sizeof(*c)) != 0)
-				relay_report(ctlfd, c);
-			reported = *c;
-			next_report = vpnns_now_ms() + RELAY_REPORT_MS;
-		}
-	}
-	if (ctlfd >= 0)
-		relay_report(ctlfd, c);
+	end = relay_loop(fds, sigfd, in, &out, vnet, c, error);
+	if (fds->ctlfd >= 0)
+		relay_report(fds->ctlfd, c);
 	g_free(in->buf);
 	relay_out_free(&out);
 	close(sigfd);
