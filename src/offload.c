@@ -477,6 +477,8 @@ int offload_coalesce(OffloadPacket *pkts, int n, gboolean udp)
 		q->segs = 1;
 		q->wire_bytes = q->len;
 		memset(q->frame, 0, OFFLOAD_VNET_LEN);
+		if (n < 2)
+			break; /* nothing to join it with: no need to parse it */
 		kind = gro_parse(gro_pkt(q), q->len, udp, &s);
 		if (kind == GRO_OTHER)
 			continue;

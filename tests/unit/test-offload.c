@@ -666,6 +666,26 @@ static void test_coalesce_udp(void)
 	batch_clear(&b);
 }
 
+/* A batch of one: passed whole, with an empty header over whatever the
+ * buffer held before. */
+static void test_coalesce_single(void)
+{
+	Batch b;
+	PktSpec s = tcp4(1000, 1000);
+	OffloadPacket *p;
+
+	batch_init(&b);
+	p = batch_add(&b, &s);
+	memset(p->frame, 0xaa, OFFLOAD_VNET_LEN);
+	g_assert_cmpint(offload_coalesce(b.pkts, b.n, TRUE), ==, 0);
+	g_assert_false(p->merged);
+	g_assert_cmpuint(p->segs, ==, 1);
+	g_assert_cmpuint(p->wire_bytes, ==, p->len);
+	for (gsize i = 0; i < OFFLOAD_VNET_LEN; i++)
+		g_assert_cmpuint(p->frame[i], ==, 0);
+	batch_clear(&b);
+}
+
 /* Random bytes must neither crash nor be merged. */
 static void test_coalesce_garbage(void)
 {
@@ -709,6 +729,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/offload/coalesce/limits", test_coalesce_limits);
 	g_test_add_func("/offload/coalesce/ip-id", test_coalesce_ipid);
 	g_test_add_func("/offload/coalesce/udp", test_coalesce_udp);
+	g_test_add_func("/offload/coalesce/single", test_coalesce_single);
 	g_test_add_func("/offload/coalesce/garbage", test_coalesce_garbage);
 	return g_test_run();
 }
