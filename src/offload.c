@@ -122,13 +122,20 @@ static guint64 csum_pseudo(const guint8 *ip, guint8 proto, gsize l4len)
 	return sum + htons(proto) + htons((guint16)l4len);
 }
 
+/* A transport checksum from its sum: complemented, and never 0, which for
+ * UDP means "none" (RFC 768); 0xffff is the same value for TCP. */
+static guint16 csum_final(guint64 sum)
+{
+	guint16 v = ~offload_csum_fold(sum);
+
+	return v ? v : 0xffff;
+}
+
 /* The full transport checksum, for a header whose checksum field is 0. */
 static guint16 csum_l4(const guint8 *ip, gsize l4off, guint8 proto, gsize len)
 {
-	guint16 v = ~offload_csum_fold(csum_pseudo(ip, proto, len - l4off) +
-				       offload_csum_add(0, ip + l4off, len - l4off));
-
-	return v ? v : 0xffff; /* UDP: 0 means "none" (RFC 768); same value for TCP */
+	return csum_final(csum_pseudo(ip, proto, len - l4off) +
+			  offload_csum_add(0, ip + l4off, len - l4off));
 }
 
 static void ip4_set_csum(guint8 *ip)
@@ -199,7 +206,7 @@ static int seg_cut(const SegShape *s, const guint8 *pkt, guint8 *out, gsize out_
 		return seg_fail(why, "no room for the segments");
 	for (gsize i = 0, off = 0; i < s->nsegs; i++, off += s->mss) {
 		gsize chunk = MIN(s->mss, s->payload - off), total = s->hlen + chunk;
-		guint8 *seg = out + used, *l4 = seg + s->l4;
+		guint8 *seg = out + used, *l4 = seg + s->l4, *check = l4 + (s->tcp ? 16 : 6);
 
 		memcpy(seg, pkt, s->hlen);
 		memcpy(seg + s->hlen, pkt + s->hlen + off, chunk);
@@ -216,13 +223,11 @@ static int seg_cut(const SegShape *s, const guint8 *pkt, guint8 *out, gsize out_
 				l4[13] &= ~(TH_FIN | TH_PSH);
 			if (i > 0)
 				l4[13] &= ~TH_CWR;
-			l4[16] = l4[17] = 0;
-			csum_store(l4 + 16, csum_l4(seg, s->l4, s->proto, total));
 		} else {
 			put16(l4 + 4, (guint16)(total - s->l4));
-			l4[6] = l4[7] = 0;
-			csum_store(l4 + 6, csum_l4(seg, s->l4, s->proto, total));
 		}
+		check[0] = check[1] = 0;
+		csum_store(check, csum_l4(seg, s->l4, s->proto, total));
 		iov[i].iov_base = seg;
 		iov[i].iov_len = total;
 		used += (total + 7) & ~(gsize)7;
@@ -248,10 +253,8 @@ int offload_segment(guint8 *frame, gsize len, guint8 *out, gsize out_size,
 
 			if (start >= len || at + 2 > len)
 				return seg_fail(why, "checksum offsets outside the packet");
-			csum_store(pkt + at, ~offload_csum_fold(offload_csum_add(0, pkt + start,
-										 len - start)));
-			if (!pkt[at] && !pkt[at + 1])
-				pkt[at] = pkt[at + 1] = 0xff;
+			/* the field holds the pseudo-header sum, which counts in */
+			csum_store(pkt + at, csum_final(offload_csum_add(0, pkt + start, len - start)));
 		}
 		iov[0].iov_base = pkt;
 		iov[0].iov_len = len;

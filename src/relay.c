@@ -9,9 +9,9 @@
  *
  * The tun speaks virtio_net_hdr with segmentation offload (tun.c): the
  * sandbox's TCP stack sends 64 KiB superpackets, which offload.c cuts into
- * MTU-sized packets, and consecutive segments of one TCP stream in an
- * inbound batch become one superpacket, as a network card's GRO would make
- * them - one write() and one trip through the sandbox's stack for many
+ * MTU-sized packets, and consecutive segments of one TCP stream (or
+ * datagrams of one UDP flow) in an inbound batch become one superpacket, as
+ * a network card's GRO would make them - one write() and one trip through the sandbox's stack for many
  * packets, which is where a relay's time goes.  A tun without the header
  * (handed over by an older holder) is relayed packet by packet.
  *
@@ -188,9 +188,9 @@ static void relay_inbound_write(const RelayFds *fds, RelayIn *r, int n, gboolean
 			c->in_dropped++;
 			continue;
 		}
-		r->pkts[m] = (OffloadPacket){ .frame = slot + RELAY_HEADROOM - OFFLOAD_VNET_LEN,
-					      .len = len, .cap = RELAY_PKT_MAX };
-		m++;
+		r->pkts[m++] = (OffloadPacket){ .frame = slot + RELAY_HEADROOM - OFFLOAD_VNET_LEN,
+						.len = len, .cap = RELAY_PKT_MAX,
+						.segs = 1, .wire_bytes = len };
 	}
 	if (vnet)
 		offload_coalesce(r->pkts, m, r->udp_gro);
@@ -199,18 +199,16 @@ static void relay_inbound_write(const RelayFds *fds, RelayIn *r, int n, gboolean
 		const guint8 *data = vnet ? p->frame : p->frame + OFFLOAD_VNET_LEN;
 		gsize len = vnet ? p->len + OFFLOAD_VNET_LEN : p->len;
 
-		if (vnet && p->merged)
+		if (p->merged)
 			continue;
 		if (write(fds->tunfd, data, len) == (ssize_t)len) {
-			guint segs = vnet ? p->segs : 1;
-
-			c->in_packets += segs;
-			c->in_bytes += vnet ? p->wire_bytes : p->len;
-			if (segs > 1)
-				c->in_merged += segs;
+			c->in_packets += p->segs;
+			c->in_bytes += p->wire_bytes;
+			if (p->segs > 1)
+				c->in_merged += p->segs;
 		} else {
 			relay_tun_error(tun_gone);
-			c->in_dropped += vnet ? p->segs : 1;
+			c->in_dropped += p->segs;
 		}
 	}
 }
@@ -264,8 +262,9 @@ static void relay_outbound_read(const RelayFds *fds, RelayOut *r, gboolean vnet,
 			r->iov[r->count].iov_len = (size_t)n;
 			k = 1;
 		} else {
-			k = offload_segment(frame, (gsize)n, r->arena + ((end + 7) & ~(gsize)7),
-					    RELAY_OUT_ARENA - ((end + 7) & ~(gsize)7),
+			gsize cut_at = (end + 7) & ~(gsize)7; /* the segments go after the frame */
+
+			k = offload_segment(frame, (gsize)n, r->arena + cut_at, RELAY_OUT_ARENA - cut_at,
 					    r->iov + r->count, RELAY_OUT_MSGS - r->count, &why);
 			if (k < 0) {
 				g_debug("relay: dropped a packet from the sandbox: %s", why);
