@@ -44,6 +44,18 @@
 #define RELAY_PKT_MAX 65536
 #define RELAY_REPORT_MS 1000
 
+/* The VPN socket's send buffer, which the kernel doubles: 128 KiB of skbs,
+ * about 55 packets at a 1400-byte MTU - a little less than one batch, so
+ * the VPN client always has the next packets waiting while the relay is
+ * not running, and no more.  Whatever waits here adds to every packet's
+ * round trip without making the VPN client any faster: with 4 MiB, TCP
+ * through openconnect lost 10-15% of its upload throughput to that queue
+ * (tests/bench/openconnect.sh); at 16 KiB the VPN client starves.  When it
+ * is full the relay stops reading the tun, and the sandbox's own queueing
+ * (TCP small queues, the tun's qdisc) holds the rest, as it does when the
+ * VPN client reads a tun itself. */
+#define RELAY_VPN_SNDBUF (64 << 10)
+
 /* Inbound slots: the vnet header's room, then a packet, which coalescing
  * may grow to 64 KiB. */
 #define RELAY_HEADROOM 16
@@ -414,7 +426,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	g_autofree RelayIn *in = g_new0(RelayIn, 1);
 	RelayOut out;
 	gboolean vnet;
-	int sigfd, sndbuf = 4 << 20;
+	int sigfd, sndbuf = RELAY_VPN_SNDBUF;
 	RelayEnd end;
 	sigset_t set;
 
@@ -430,8 +442,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	relay_in_init(in);
 	relay_out_init(&out);
 	vnet = relay_tun_vnet(fds->tunfd, &in->udp_gro);
-	/* More room in the socket means fewer stalls at high rates; the kernel
-	 * caps it at net.core.wmem_max. */
+	/* Room for a batch, not more (see RELAY_VPN_SNDBUF) */
 	setsockopt(fds->vpnfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	g_unix_set_fd_nonblocking(fds->vpnfd, TRUE, NULL);
 	g_unix_set_fd_nonblocking(fds->tunfd, TRUE, NULL);
