@@ -43,6 +43,8 @@ static int attach_relay(const VpnnsOptions *opts, VpnConfig *cfg, int vpnfd, pid
 
 	g_variant_dict_init(&d, NULL);
 	g_variant_dict_insert(&d, "vpn-pid", "u", (guint32)MAX(vpn_pid, 0));
+	if (opts->no_offload)
+		g_variant_dict_insert(&d, "offload", "b", FALSE);
 	reply = client_request(client, CTL_OP_CREATE_TUN, g_variant_dict_end(&d), &fds.tunfd,
 			       HOOK_TIMEOUT_MS, &error);
 	if (!reply)

@@ -169,6 +169,7 @@ static void holder_dispatch(VpnnsHolder *holder, HolderConn *conn, const CtlMsg 
 	g_autoptr(GError) error = NULL;
 	guint32 grace = HOLDER_STOP_GRACE_MS;
 	guint32 vpn_pid = 0;
+	gboolean offload = TRUE;
 	g_autofree char *ifname = NULL;
 	GVariantDict d;
 	int fd;
@@ -197,7 +198,9 @@ static void holder_dispatch(VpnnsHolder *holder, HolderConn *conn, const CtlMsg 
 		return;
 	case CTL_OP_CREATE_TUN:
 		g_variant_lookup(msg->body, "vpn-pid", "u", &vpn_pid);
-		fd = tunnel_create(holder->tunnel, conn->peer.pid, (pid_t)vpn_pid, &ifname, &error);
+		g_variant_lookup(msg->body, "offload", "b", &offload);
+		fd = tunnel_create(holder->tunnel, conn->peer.pid, (pid_t)vpn_pid, offload, &ifname,
+				   &error);
 		if (fd < 0)
 			break;
 		g_variant_dict_init(&d, NULL);

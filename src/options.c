@@ -21,7 +21,8 @@ const char options_usage[] =
 	"  vpnns list [--json]\n"
 	"  vpnns status [NAME] [--json]\n"
 	"  vpnns stop [NAME] [--timeout SECONDS]\n"
-	"  vpnns --attach [--name NAME] [--script PATH] [--user USER]   (run by a VPN client)\n"
+	"  vpnns --attach [--name NAME] [--script PATH] [--user USER] [--no-offload]\n"
+	"                                               (run by a VPN client)\n"
 	"\n"
 	"Run COMMAND (default: $SHELL) in the per-application VPN sandbox NAME\n"
 	"(default: 'default'), starting the sandbox if it is not running.  Inside,\n"
@@ -50,12 +51,15 @@ const char options_usage[] =
 	"                         (default: $SUDO_UID, $PKEXEC_UID)\n"
 	"  -s, --script PATH      --attach: configure the tunnel with this vpnc-script,\n"
 	"                         run inside the sandbox, instead of vpnns itself\n"
+	"      --no-offload       --attach --script-tun: relay packet by packet, without\n"
+	"                         segmentation offload on the sandbox's tun\n"
 	"  -h, --help             show this help\n"
 	"  -V, --version          show the version\n"
 	"\n"
 	"See vpnns(1) for details.\n";
 
-enum { OPT_STATE_DIR = 256, OPT_HOSTNAME, OPT_JSON, OPT_TIMEOUT, OPT_ATTACH, OPT_USER };
+enum { OPT_STATE_DIR = 256, OPT_HOSTNAME, OPT_JSON, OPT_TIMEOUT, OPT_ATTACH, OPT_USER,
+       OPT_NO_OFFLOAD };
 
 static const struct option options_long[] = {
 	{ "name", required_argument, NULL, 'n' },
@@ -65,6 +69,7 @@ static const struct option options_long[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "attach", no_argument, NULL, OPT_ATTACH },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "no-offload", no_argument, NULL, OPT_NO_OFFLOAD },
 	{ "script", required_argument, NULL, 's' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -105,7 +110,7 @@ static gboolean options_allowed(VpnnsCommand cmd, int opt)
 	case OPT_HOSTNAME: return cmd == CMD_RUN || cmd == CMD_UP;
 	case OPT_JSON: return cmd == CMD_LIST || cmd == CMD_STATUS;
 	case OPT_TIMEOUT: return cmd == CMD_STOP;
-	case OPT_USER: case 's': return cmd == CMD_ATTACH;
+	case OPT_USER: case 's': case OPT_NO_OFFLOAD: return cmd == CMD_ATTACH;
 	default: return TRUE;
 	}
 }
@@ -149,6 +154,9 @@ static gboolean options_scan(VpnnsOptions *opts, int argc, char **argv, GPtrArra
 		case OPT_ATTACH:
 			opts->command = CMD_ATTACH;
 			break;
+		case OPT_NO_OFFLOAD:
+			opts->no_offload = TRUE;
+			break;
 		case OPT_USER:
 			g_free(opts->user);
 			opts->user = g_strdup(optarg);
@@ -189,7 +197,7 @@ static const char *options_command_name(VpnnsCommand cmd)
 	case CMD_LIST: return "list";
 	case CMD_STATUS: return "status";
 	case CMD_STOP: return "stop";
-	case CMD_ATTACH: return "running a command (--user and --script go with --attach)";
+	case CMD_ATTACH: return "--attach";
 	default: return "running a command";
 	}
 }
@@ -200,9 +208,12 @@ static gboolean options_check_allowed(const VpnnsOptions *opts, GPtrArray *seen,
 		int opt = GPOINTER_TO_INT(seen->pdata[i]);
 
 		if (!options_allowed(opts->command, opt))
-			return options_usage_error(error, "option --%s does not apply to %s",
+			return options_usage_error(error, "option --%s does not apply to %s%s",
 						   options_long_name(opt),
-						   options_command_name(opts->command));
+						   options_command_name(opts->command),
+						   options_allowed(CMD_ATTACH, opt) &&
+								   opts->command != CMD_ATTACH
+							   ? " (it goes with --attach)" : "");
 	}
 	return TRUE;
 }

@@ -23,6 +23,7 @@ typedef struct {
 	int timeout_s;      /* stop --timeout */
 	char *user;         /* --attach --user: whose sandbox (kernel path) */
 	char *script;       /* --attach --script: a vpnc-script to run inside */
+	gboolean no_offload; /* --attach --no-offload: relay packet by packet */
 	const char *mode;   /* how the tunnel came: "kernel" (default), "openvpn" */
 	const char *reason; /* the VPN client's event, for --script (kernel path) */
 	char **argv;        /* CMD_RUN: the command and its arguments (may be empty) */

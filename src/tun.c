@@ -9,7 +9,8 @@
  * The device carries a virtio_net_hdr before each packet (IFF_VNET_HDR),
  * and the relay, which cuts and joins superpackets (offload.c), turns on
  * segmentation offload (TUNSETOFFLOAD), so the sandbox's stack handles
- * 64 KiB at a time instead of one MTU.
+ * 64 KiB at a time instead of one MTU.  `vpnns --attach --no-offload` asks
+ * for a plain device, relayed packet by packet.
  */
 #include "tun.h"
 #include "util.h"
@@ -59,7 +60,7 @@ static gboolean tun_open_error(GError **error, int errsv)
 	return vpnns_set_errno(error, errsv, "cannot open /dev/net/tun");
 }
 
-int tun_create(char **ifname, GError **error)
+int tun_create(char **ifname, gboolean vnet, GError **error)
 {
 	struct ifreq ifr;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -69,7 +70,7 @@ int tun_create(char **ifname, GError **error)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	g_strlcpy(ifr.ifr_name, "tun%d", sizeof(ifr.ifr_name));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int errsv = errno;

@@ -3,11 +3,12 @@
 
 #include <glib.h>
 
-/* Create a tun device (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR) in the caller's
- * network namespace and return its fd (close-on-exec, nonblocking); its name goes
- * to @ifname.  The device lives as long as the fd.  A /dev/net/tun the
- * user may not open gets an error that says how distributions set it up. */
-int tun_create(char **ifname, GError **error);
+/* Create a tun device (IFF_TUN | IFF_NO_PI, and IFF_VNET_HDR when @vnet) in
+ * the caller's network namespace and return its fd (close-on-exec,
+ * nonblocking); its name goes to @ifname.  The device lives as long as the
+ * fd.  A /dev/net/tun the user may not open gets an error that says how
+ * distributions set it up. */
+int tun_create(char **ifname, gboolean vnet, GError **error);
 
 typedef enum {
 	TUN_OFFLOAD_TCP = 1 << 0, /* checksums, TSO4/6 with ECN */

@@ -104,14 +104,14 @@ static gboolean tunnel_busy_error(HolderTunnel *t, const char *ifname, GError **
 	return TRUE;
 }
 
-int tunnel_create(HolderTunnel *t, pid_t attach_pid, pid_t vpn_pid, char **ifname,
-		  GError **error)
+int tunnel_create(HolderTunnel *t, pid_t attach_pid, pid_t vpn_pid, gboolean offload,
+		  char **ifname, GError **error)
 {
 	int fd;
 
 	if (tunnel_busy_error(t, NULL, error))
 		return -1;
-	fd = tun_create(ifname, error);
+	fd = tun_create(ifname, offload, error);
 	if (fd < 0)
 		return -1;
 	tunnel_forget(t);

@@ -13,9 +13,10 @@ HolderTunnel *tunnel_new(Sandboxfs *fs, GError **error);
 void tunnel_free(HolderTunnel *t);
 
 /* Relay path: create a tun device inside for @attach_pid, which relays for
- * the VPN client @vpn_pid (0: unknown).  Returns its fd and name. */
-int tunnel_create(HolderTunnel *t, pid_t attach_pid, pid_t vpn_pid, char **ifname,
-		  GError **error);
+ * the VPN client @vpn_pid (0: unknown); with @offload it takes superpackets
+ * (a virtio_net_hdr on each packet).  Returns its fd and name. */
+int tunnel_create(HolderTunnel *t, pid_t attach_pid, pid_t vpn_pid, gboolean offload,
+		  char **ifname, GError **error);
 
 /* Apply a configuration request (body of CTL_OP_CONFIGURE: "config" a{sv},
  * "mode" s, "vpn-pid" u, "apply" b).  On failure the sandbox is left with

@@ -39,6 +39,17 @@ upload() {
 	wait "$job"
 	sha256sum < "$got" | cut -d' ' -f1
 }
+# transfers_intact LABEL NAME: 2 MB uploads over IPv4 and IPv6 and a 2 MB
+# download through sandbox NAME arrive intact; then waits for the relay's
+# next counter report.
+transfers_intact() {
+	local sum
+	assert_eq "$1: a 2 MB upload arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$(upload "$2" "$OCLAB_HTTP4")"
+	assert_eq "$1: ... over IPv6 too" "$OCLAB_BIG_SHA256" "$(upload "$2" "$OCLAB_HTTP6")"
+	sum=$(inside "$2" sh -c "curl -sS -m 20 http://$OCLAB_HTTP4$OCLAB_BIG_PATH | sha256sum" | awk '{print $1}')
+	assert_eq "$1: a 2 MB download arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$sum"
+	sleep 1.1 # the counters arrive once a second
+}
 # counter NAME LABEL: a figure from `vpnns status`'s relay lines
 counter() { vpnns_user status "$1" | sed -n "s/.* \([0-9]*\) $2.*/\1/p"; }
 
@@ -74,14 +85,11 @@ assert_match "relay: ... in the text form too" "relay in: +[1-9][0-9]* packets" 
 # Segmentation offload: the sandbox's TCP hands the relay 64 KiB
 # superpackets, which it cuts to the tunnel's MTU; a download's segments
 # are joined into superpackets on the way in (offload.c).
-assert_eq "relay: a 2 MB upload arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$(upload "$R" "$OCLAB_HTTP4")"
-assert_eq "relay: ... over IPv6 too" "$OCLAB_BIG_SHA256" "$(upload "$R" "$OCLAB_HTTP6")"
-sum=$(inside "$R" sh -c "curl -sS -m 20 http://$OCLAB_HTTP4$OCLAB_BIG_PATH | sha256sum" | awk '{print $1}')
-assert_eq "relay: a 2 MB download arrives intact (sha256)" "$OCLAB_BIG_SHA256" "$sum"
-sleep 1.1 # the counters arrive once a second
+transfers_intact relay "$R"
 assert_match "relay: the uploads came as superpackets, cut to the MTU" "^[1-9][0-9]*$" "$(counter "$R" "superpackets cut")"
 assert_match "relay: the download's segments went in coalesced" "^[1-9][0-9]*$" "$(counter "$R" coalesced)"
 assert_eq "relay: nothing was dropped" "0 0" "$(counter "$R" "dropped, [0-9]* coalesced") $(counter "$R" "dropped, [0-9]* waits")"
+assert_match "relay: the sandbox's tun carries a virtio_net_hdr" "vnet_hdr on" "$(inside "$R" ip -d link show type tun)"
 
 ap=$(attach_pid "$R")
 oclab_openconnect_stop r1 INT
@@ -121,6 +129,22 @@ out=$(vpnns_user stop "$R2")
 assert_true "stop while connected ends the relay" wait_until 3 eval '! alive '"$ap"
 assert_true "stop while connected ends the openconnect that served it" wait_until 5 eval '! oclab_pid_alive '"$ocp"
 oclab_openconnect_stop r3 INT
+
+# --- relay path without offload: packet by packet ------------------------------------
+N=$(uniq_name nooff); track "$N"
+relay_start r6 "$N" --no-offload
+assert_true "--no-offload: the relay connects" wait_until 20 connected "$N"
+assert_match "--no-offload: the sandbox's tun has no virtio_net_hdr" "vnet_hdr off" "$(inside "$N" ip -d link show type tun)"
+transfers_intact --no-offload "$N"
+# 2 MB each way: well over 1400 packets in and out, none of them joined or cut
+pin=$(vpnns_user status "$N" | sed -n 's/^relay in: *\([0-9]*\) packets.*/\1/p')
+pout=$(vpnns_user status "$N" | sed -n 's/^relay out: *\([0-9]*\) packets.*/\1/p')
+assert_true "--no-offload: the relay moved the packets one by one ($pin in, $pout out)" \
+	test "${pin:-0}" -gt 1400 -a "${pout:-0}" -gt 1400
+assert_eq "--no-offload: nothing was coalesced, cut or dropped" "0 0 0 0" \
+	"$(counter "$N" coalesced) $(counter "$N" "superpackets cut") $(counter "$N" "dropped, [0-9]* coalesced") $(counter "$N" "dropped, [0-9]* waits")"
+oclab_openconnect_stop r6 INT
+assert_true "--no-offload: disconnect leaves only lo and no name server" wait_until 3 offline "$N"
 
 # --- relay path with the user's own vpnc-script -----------------------------------
 S=$(uniq_name script); track "$S"

@@ -111,6 +111,29 @@ static void test_option_named(void)
 	g_assert_null(c);
 }
 
+static void test_attach(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VpnnsOptions) a = parse("vpnns --attach --name work --no-offload", NULL);
+	g_autoptr(VpnnsOptions) b = parse("vpnns --attach --user alice -s /x/hook", NULL);
+	g_autoptr(VpnnsOptions) c = parse("vpnns --no-offload -- true", &error);
+	g_autoptr(GError) error2 = NULL;
+	g_autoptr(VpnnsOptions) d = parse("vpnns --attach extra", &error2);
+
+	g_assert_cmpint(a->command, ==, CMD_ATTACH);
+	g_assert_cmpstr(a->name, ==, "work");
+	g_assert_true(a->no_offload);
+	g_assert_cmpint(b->command, ==, CMD_ATTACH);
+	g_assert_false(b->no_offload);
+	g_assert_cmpstr(b->user, ==, "alice");
+	g_assert_cmpstr(b->script, ==, "/x/hook");
+	g_assert_null(c);
+	g_assert_cmpstr(error->message, ==, "option --no-offload does not apply to running a "
+			"command (it goes with --attach)");
+	g_assert_null(d);
+	g_assert_error(error2, VPNNS_ERROR, VPNNS_ERROR_INVALID);
+}
+
 static void test_help(void)
 {
 	g_autoptr(VpnnsOptions) a = parse("vpnns --help", NULL);
@@ -132,6 +155,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/options/commands", test_commands);
 	g_test_add_func("/options/errors", test_errors);
 	g_test_add_func("/options/help", test_help);
+	g_test_add_func("/options/attach", test_attach);
 	g_test_add_func("/options/option-named", test_option_named);
 	return g_test_run();
 }
