@@ -174,75 +174,10 @@ OCLAB_VPNC_SCRIPT=${OCLAB_VPNC_SCRIPT:-/usr/share/vpnc-scripts/vpnc-script}
 
 _oclab_die() { printf '# oclab: ERROR: %s\n' "$*" >&2; return 1; }
 
-# --- process bookkeeping ---------------------------------------------------
+# --- process bookkeeping (tests/lab/lab-common.sh) ---------------------------
 
-_oclab_starttime() {  # field 22 of /proc/PID/stat
-	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	s=${s##*) }
-	set -- $s
-	echo "${20}"
-}
-
-oclab_pid_alive() {
-	local s
-	[ -n "${1:-}" ] || return 1
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	s=${s##*) }
-	[ "${s%% *}" != Z ]
-}
-
-# _oclab_track NAME PID: remember PID (and its start time) in pids/NAME.pid
-_oclab_track() {
-	local st
-	st=$(_oclab_starttime "$2") || st=0
-	echo "$2 $st" >"$OCLAB_DIR/pids/$1.pid"
-}
-
-# _oclab_descendants PID: all descendants of PID (one pass over /proc)
-_oclab_descendants() {
-	awk -v root="$1" '
-		FNR == 1 {
-			pid = FILENAME; sub("^/proc/", "", pid); sub("/stat$", "", pid)
-			s = $0; sub(/.*\) /, "", s); split(s, f, " ")
-			parent[pid] = f[2]
-		}
-		END {
-			want[root] = 1
-			do {
-				more = 0
-				for (p in parent)
-					if ((parent[p] in want) && !(p in want)) { want[p] = 1; more = 1 }
-			} while (more)
-			for (p in want) if (p != root) print p
-		}' /proc/[0-9]*/stat 2>/dev/null
-}
-
-# _oclab_kill_wait MS PID...: SIGTERM, wait up to MS milliseconds, then SIGKILL.
-_oclab_kill_wait() {
-	local ms=$1 p end; shift
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null
-	end=$(( $(date +%s%N) + ms * 1000000 ))
-	for p in "$@"; do
-		while oclab_pid_alive "$p" && [ "$(date +%s%N)" -lt "$end" ]; do
-			sleep 0.05
-		done
-		if oclab_pid_alive "$p"; then kill -KILL "$p" 2>/dev/null; fi
-	done
-}
-
-# _oclab_tracked_pid FILE: the PID in FILE if it is still the same process
-_oclab_tracked_pid() {
-	local pid st now
-	[ -s "$1" ] || return 1
-	read -r pid st <"$1" || true
-	[ -n "$pid" ] || return 1
-	now=$(_oclab_starttime "$pid") || return 1
-	[ "$st" = 0 ] || [ "$now" = "$st" ] || return 1
-	oclab_pid_alive "$pid" || return 1
-	echo "$pid"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lab-common.sh"
+oclab_pid_alive() { lab_pid_alive "$@"; }
 
 # --- helpers ----------------------------------------------------------------
 
@@ -251,10 +186,11 @@ oclab_server_exec() { ip netns exec "$OCLAB_NETNS" "$@"; }
 oclab_occtl() { occtl -s "$OCLAB_DIR/occtl.sock" "$@"; }
 
 oclab_sessions() {
-	# one "id" member per connected session in occtl's JSON
+	# the sessions occtl's JSON shows as connected; a TCP connection that
+	# has not logged in (a probe of the port) is listed too, as "pre-auth"
 	local out
 	out=$(oclab_occtl -j show users 2>/dev/null) || { echo 0; return 1; }
-	printf '%s\n' "$out" | grep -c '"ID"' || true
+	printf '%s\n' "$out" | grep -c '"State": *"connected"' || true
 }
 
 oclab_wait_sessions() {
@@ -266,54 +202,12 @@ oclab_wait_sessions() {
 	done
 }
 
-_oclab_wait() {  # _oclab_wait SECONDS CMD...
-	local secs=$1 end; shift
-	end=$(( $(date +%s%N) + secs * 1000000000 ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s%N)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
 
 _oclab_tcp_open() { timeout 1 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
 
 # --- up -----------------------------------------------------------------------
 
-# _oclab_slot_addrs SLOT: export the link addresses of lab slot SLOT.
-# Slot 0 is 198.51.100.0/24 and 2001:db8:100::/64; slot k > 0 is
-# 198.51.100.16k/28 and 2001:db8:100:k::/64 (the more specific /28 wins over
-# slot 0's /24 on the host).  Host .1, server .2, clients .11-.14 (+16k).
-_oclab_slot_addrs() {
-	local k=$1 base=$((16 * $1)) v6
-	v6=2001:db8:100::
-	[ "$k" = 0 ] || v6=2001:db8:100:$(printf %x "$k")::
-	export OCLAB_LINK4 OCLAB_LINK6 OCLAB_HOST4 OCLAB_HOST6 OCLAB_SERVER_IP4 OCLAB_SERVER_IP6
-	if [ "$k" = 0 ]; then OCLAB_LINK4=198.51.100.0/24; else OCLAB_LINK4=198.51.100.$base/28; fi
-	OCLAB_LINK6=${v6}/64
-	OCLAB_HOST4=198.51.100.$((base + 1)) OCLAB_HOST6=${v6}1
-	OCLAB_SERVER_IP4=198.51.100.$((base + 2)) OCLAB_SERVER_IP6=${v6}2
-}
 
-# _oclab_claim_slot [SLOT]: claim a free slot (or SLOT) for $OCLAB_DIR by
-# creating the symlink /tmp/vpl-slot-K -> $OCLAB_DIR (atomic; a link whose
-# lab dir is gone is stale and taken over); print it.
-_oclab_claim_slot() {
-	local k link t
-	for k in ${1:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15}; do
-		link=/tmp/vpl-slot-$k
-		if [ -L "$link" ]; then
-			t=$(readlink "$link")
-			[ -d "$t" ] && continue
-			rm -f "$link"
-		fi
-		_oclab_slot_addrs "$k"
-		ip -4 -o addr show | grep -qF " $OCLAB_HOST4/" && continue
-		ln -s "$OCLAB_DIR" "$link" 2>/dev/null || continue
-		echo "$k"
-		return 0
-	done
-	return 1
-}
 
 oclab_up() {
 	local split=${OCLAB_SPLIT:-0} mtu=${OCLAB_MTU:-} linkmtu=${OCLAB_LINK_MTU:-}
@@ -363,10 +257,10 @@ oclab_up() {
 	mkdir -p "$OCLAB_DIR/pids" "$OCLAB_DIR/pki" "$OCLAB_DIR/www"
 	chmod 0700 "$OCLAB_DIR/pki"
 	export OCLAB_SLOT
-	OCLAB_SLOT=$(_oclab_claim_slot "$slot") || {
+	OCLAB_SLOT=$(lab_claim_slot OCLAB "$OCLAB_DIR" "$slot") || {
 		_oclab_die "no free lab slot${slot:+ (slot $slot is taken)}"; return 1
 	}
-	_oclab_slot_addrs "$OCLAB_SLOT"
+	lab_slot_addrs OCLAB "$OCLAB_SLOT"
 	export OCLAB_SPLIT=$split OCLAB_MTU=$mtu OCLAB_LINK_MTU=$linkmtu
 	export OCLAB_PORT=$port OCLAB_DTLS=$dtls OCLAB_PUSH_DNS6=$dns6
 	# ocserv "mtu" is the link (base) MTU; the tunnel MTU it offers is that
@@ -566,11 +460,11 @@ _oclab_up_services() {
 	# HTTP servers (busybox httpd, foreground, one per address)
 	ip netns exec "$ns" busybox httpd -f -v -c "$d/httpd.conf" -h "$d/www" \
 		-p "$OCLAB_HTTP4:80" >"$d/httpd4.log" 2>&1 &
-	_oclab_track httpd4 $!
+	lab_track "$OCLAB_DIR" httpd4 $!
 	disown $!
 	ip netns exec "$ns" busybox httpd -f -v -c "$d/httpd.conf" -h "$d/www" \
 		-p "[$OCLAB_HTTP6]:80" >"$d/httpd6.log" 2>&1 &
-	_oclab_track httpd6 $!
+	lab_track "$OCLAB_DIR" httpd6 $!
 	disown $!
 
 	# DNS (dnsmasq, foreground, no upstream, no host files)
@@ -581,28 +475,28 @@ _oclab_up_services() {
 		--host-record="$OCLAB_NAME,$OCLAB_HTTP4,$OCLAB_HTTP6" \
 		--pid-file="$d/dnsmasq.pid" --user=nobody --group=nogroup \
 		--log-facility=- --log-queries >"$d/dnsmasq.log" 2>&1 &
-	_oclab_track dnsmasq $!
+	lab_track "$OCLAB_DIR" dnsmasq $!
 	disown $!
 
 	# ocserv
 	_oclab_write_ocserv_conf
 	ip netns exec "$ns" ocserv --foreground --config "$d/ocserv.conf" \
 		>"$d/ocserv.log" 2>&1 &
-	_oclab_track ocserv $!
+	lab_track "$OCLAB_DIR" ocserv $!
 	disown $!
 
-	_oclab_wait 10 _oclab_tcp_open "$OCLAB_SERVER_IP4" "$OCLAB_PORT" ||
+	lab_wait 10 _oclab_tcp_open "$OCLAB_SERVER_IP4" "$OCLAB_PORT" ||
 		{ _oclab_die "ocserv is not listening on $OCLAB_SERVER (see $d/ocserv.log)"; return 1; }
-	_oclab_wait 5 test -S "$d/occtl.sock" ||
+	lab_wait 5 test -S "$d/occtl.sock" ||
 		{ _oclab_die "no occtl socket (see $d/ocserv.log)"; return 1; }
-	_oclab_wait 5 ip netns exec "$ns" dig +time=1 +tries=1 +short "@$OCLAB_DNS" "$OCLAB_NAME" A ||
+	lab_wait 5 ip netns exec "$ns" dig +time=1 +tries=1 +short "@$OCLAB_DNS" "$OCLAB_NAME" A ||
 		{ _oclab_die "dnsmasq does not answer (see $d/dnsmasq.log)"; return 1; }
-	_oclab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OCLAB_URL4" ||
+	lab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OCLAB_URL4" ||
 		{ _oclab_die "httpd (IPv4) does not answer (see $d/httpd4.log)"; return 1; }
-	_oclab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OCLAB_URL6" ||
+	lab_wait 5 ip netns exec "$ns" curl -fsS -o /dev/null --max-time 1 "$OCLAB_URL6" ||
 		{ _oclab_die "httpd (IPv6) does not answer (see $d/httpd6.log)"; return 1; }
 	for pid in httpd4 httpd6 dnsmasq ocserv; do
-		_oclab_tracked_pid "$d/pids/$pid.pid" >/dev/null ||
+		lab_tracked_pid "$d/pids/$pid.pid" >/dev/null ||
 			{ _oclab_die "$pid is not running"; return 1; }
 	done
 }
@@ -688,14 +582,14 @@ oclab_openconnect_bg() {
 	_oclab_oc_launch "$pidfile.tmp" "$@" >>"$log" 2>&1 &
 	OCLAB_OC_JOB=$!
 	# wait until the launcher has exec'd into openconnect
-	if ! _oclab_wait 5 _oclab_is_comm_file "$pidfile.tmp" openconnect; then
+	if ! lab_wait 5 lab_is_comm_file "$pidfile.tmp" openconnect; then
 		_oclab_die "openconnect $name did not start (see $log)"
 		_oclab_kill_launcher "$pidfile.tmp"
 		OCLAB_OC_PID=
 		return 1
 	fi
 	read -r pid <"$pidfile.tmp"
-	_oclab_track "oc-$name" "$pid"
+	lab_track "$OCLAB_DIR" "oc-$name" "$pid"
 	rm -f "$pidfile.tmp"
 	OCLAB_OC_PID=$pid
 }
@@ -709,25 +603,18 @@ _oclab_kill_launcher() {
 	read -r pid <"$1"
 	if [ -n "$pid" ] && [ -n "${OCLAB_CERT_PIN:-}" ] &&
 		tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | grep -qxF -- "--servercert=$OCLAB_CERT_PIN"; then
-		_oclab_kill_wait 2000 $(_oclab_descendants "$pid") "$pid"
+		lab_kill_wait 2000 $(lab_descendants "$pid") "$pid"
 	fi
 	rm -f "$1"
 }
 
-_oclab_is_comm_file() {
-	local pid
-	[ -s "$1" ] || return 1
-	read -r pid <"$1"
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
-}
 
 oclab_openconnect_stop() {
 	local name=$1 sig=${2:-INT} secs=${3:-10} pid
-	pid=$(_oclab_tracked_pid "$OCLAB_DIR/pids/oc-$name.pid") || return 0
+	pid=$(lab_tracked_pid "$OCLAB_DIR/pids/oc-$name.pid") || return 0
 	kill "-$sig" "$pid" 2>/dev/null
-	_oclab_wait "$secs" _oclab_not_alive "$pid"
+	lab_wait "$secs" lab_not_alive "$pid"
 }
-_oclab_not_alive() { ! oclab_pid_alive "$1"; }
 
 # --- down -----------------------------------------------------------------------
 
@@ -740,21 +627,21 @@ oclab_down() {
 		# reconnecting to a vanishing server; then whatever they spawned
 		# (a --script-tun script, a vpnc-script) if it outlived them
 		for f in "$d"/pids/oc-*.pid; do
-			pid=$(_oclab_tracked_pid "$f") || continue
+			pid=$(lab_tracked_pid "$f") || continue
 			ocpids+=("$pid")
-			kids+=($(_oclab_descendants "$pid"))
+			kids+=($(lab_descendants "$pid"))
 			kill -INT "$pid" 2>/dev/null
 		done
 		for pid in "${ocpids[@]}"; do
-			_oclab_wait 3 _oclab_not_alive "$pid"
+			lab_wait 3 lab_not_alive "$pid"
 		done
 		for pid in "${ocpids[@]}"; do
 			oclab_pid_alive "$pid" || continue
-			kids+=($(_oclab_descendants "$pid"))
-			_oclab_kill_wait 2000 "$pid"
+			kids+=($(lab_descendants "$pid"))
+			lab_kill_wait 2000 "$pid"
 		done
 		for pid in "${kids[@]}"; do
-			oclab_pid_alive "$pid" && _oclab_kill_wait 2000 "$pid"
+			oclab_pid_alive "$pid" && lab_kill_wait 2000 "$pid"
 		done
 		# a foreground openconnect, or one interrupted while starting
 		for f in "$d"/pids/*.tmp; do
@@ -762,17 +649,17 @@ oclab_down() {
 		done
 		# the services (ocserv, dnsmasq, httpd)
 		for f in "$d"/pids/*.pid; do
-			pid=$(_oclab_tracked_pid "$f") || continue
+			pid=$(lab_tracked_pid "$f") || continue
 			svc+=("$pid")
 		done
 		# (ocserv takes a second to shut down cleanly; a lab needs no clean
 		# shutdown, and its sec-mod and workers go with the netns sweep below)
-		_oclab_kill_wait 300 "${svc[@]}"
+		lab_kill_wait 300 "${svc[@]}"
 	fi
 	# anything still inside a lab namespace is the lab's too
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^vpl-$id-"); do
 		nspids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -z "$nspids" ] || _oclab_kill_wait 2000 $nspids
+		[ -z "$nspids" ] || lab_kill_wait 2000 $nspids
 		ip netns del "$ns" 2>/dev/null
 	done
 	for name in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^vpl-$id-"); do

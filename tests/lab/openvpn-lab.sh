@@ -240,90 +240,14 @@ _OVLAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 _ovlab_die() { printf '# ovlab: ERROR: %s\n' "$*" >&2; return 1; }
 
-# --- process bookkeeping (as in ocserv-lab.sh) -------------------------------
+# --- process bookkeeping (tests/lab/lab-common.sh) ---------------------------
 
-_ovlab_starttime() {  # field 22 of /proc/PID/stat
-	local s
-	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
-	s=${s##*) }
-	set -- $s
-	echo "${20}"
-}
-
-ovlab_pid_alive() {
-	local s
-	[ -n "${1:-}" ] || return 1
-	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
-	s=${s##*) }
-	[ "${s%% *}" != Z ]
-}
-
-# _ovlab_track NAME PID: remember PID (and its start time) in pids/NAME.pid
-_ovlab_track() {
-	local st
-	st=$(_ovlab_starttime "$2") || st=0
-	echo "$2 $st" >"$OVLAB_DIR/pids/$1.pid"
-}
-
-# _ovlab_descendants PID: all descendants of PID (one pass over /proc)
-_ovlab_descendants() {
-	awk -v root="$1" '
-		FNR == 1 {
-			pid = FILENAME; sub("^/proc/", "", pid); sub("/stat$", "", pid)
-			s = $0; sub(/.*\) /, "", s); split(s, f, " ")
-			parent[pid] = f[2]
-		}
-		END {
-			want[root] = 1
-			do {
-				more = 0
-				for (p in parent)
-					if ((parent[p] in want) && !(p in want)) { want[p] = 1; more = 1 }
-			} while (more)
-			for (p in want) if (p != root) print p
-		}' /proc/[0-9]*/stat 2>/dev/null
-}
-
-# _ovlab_kill_wait MS PID...: SIGTERM, wait up to MS milliseconds, then SIGKILL.
-_ovlab_kill_wait() {
-	local ms=$1 p end; shift
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null
-	end=$(( $(date +%s%N) + ms * 1000000 ))
-	for p in "$@"; do
-		while ovlab_pid_alive "$p" && [ "$(date +%s%N)" -lt "$end" ]; do
-			sleep 0.05
-		done
-		if ovlab_pid_alive "$p"; then kill -KILL "$p" 2>/dev/null; fi
-	done
-}
-
-# _ovlab_tracked_pid FILE: the PID in FILE if it is still the same process
-_ovlab_tracked_pid() {
-	local pid st now
-	[ -s "$1" ] || return 1
-	read -r pid st <"$1" || true
-	[ -n "$pid" ] || return 1
-	now=$(_ovlab_starttime "$pid") || return 1
-	[ "$st" = 0 ] || [ "$now" = "$st" ] || return 1
-	ovlab_pid_alive "$pid" || return 1
-	echo "$pid"
-}
-
-_ovlab_not_alive() { ! ovlab_pid_alive "$1"; }
+. "$_OVLAB_HERE/lab-common.sh"
+ovlab_pid_alive() { lab_pid_alive "$@"; }
 
 # --- helpers -------------------------------------------------------------------
 
 ovlab_server_exec() { ip netns exec "$OVLAB_NETNS" "$@"; }
-
-_ovlab_wait() {  # _ovlab_wait SECONDS CMD...
-	local secs=$1 end; shift
-	end=$(( $(date +%s%N) + secs * 1000000000 ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s%N)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
 
 # ovlab_mgmt COMMAND...: send one command to the management interface (in
 # the server netns, through bash's /dev/tcp) and print its answer: up to the
@@ -362,44 +286,6 @@ ovlab_wait_sessions() {
 		[ "$(date +%s%N)" -lt "$end" ] || return 1
 		sleep 0.1
 	done
-}
-
-# --- slots (the mechanism of ocserv-lab.sh, with OVLAB_ variables) -----------
-
-# _ovlab_slot_addrs SLOT: export the link addresses of lab slot SLOT.
-# Slot 0 is 198.51.100.0/24 and 2001:db8:100::/64; slot k > 0 is
-# 198.51.100.16k/28 and 2001:db8:100:k::/64.  Host .1, server .2, clients
-# .11-.14 (+16k).
-_ovlab_slot_addrs() {
-	local k=$1 base=$((16 * $1)) v6
-	v6=2001:db8:100::
-	[ "$k" = 0 ] || v6=2001:db8:100:$(printf %x "$k")::
-	export OVLAB_LINK4 OVLAB_LINK6 OVLAB_HOST4 OVLAB_HOST6 OVLAB_SERVER_IP4 OVLAB_SERVER_IP6
-	if [ "$k" = 0 ]; then OVLAB_LINK4=198.51.100.0/24; else OVLAB_LINK4=198.51.100.$base/28; fi
-	OVLAB_LINK6=${v6}/64
-	OVLAB_HOST4=198.51.100.$((base + 1)) OVLAB_HOST6=${v6}1
-	OVLAB_SERVER_IP4=198.51.100.$((base + 2)) OVLAB_SERVER_IP6=${v6}2
-}
-
-# _ovlab_claim_slot [SLOT]: claim a free slot (or SLOT) for $OVLAB_DIR with
-# the symlink /tmp/vpl-slot-K -> $OVLAB_DIR (atomic; a link whose lab dir is
-# gone is stale and taken over); print it.
-_ovlab_claim_slot() {
-	local k link t
-	for k in ${1:-0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15}; do
-		link=/tmp/vpl-slot-$k
-		if [ -L "$link" ]; then
-			t=$(readlink "$link")
-			[ -d "$t" ] && continue
-			rm -f "$link"
-		fi
-		_ovlab_slot_addrs "$k"
-		ip -4 -o addr show | grep -qF " $OVLAB_HOST4/" && continue
-		ln -s "$OVLAB_DIR" "$link" 2>/dev/null || continue
-		echo "$k"
-		return 0
-	done
-	return 1
 }
 
 # --- host safety net ------------------------------------------------------------
@@ -516,10 +402,10 @@ ovlab_up() {
 	mkdir -p "$OVLAB_DIR/pids" "$OVLAB_DIR/pki" "$OVLAB_DIR/www" "$OVLAB_DIR/www9" "$OVLAB_DIR/ccd"
 	chmod 0700 "$OVLAB_DIR/pki"
 	export OVLAB_SLOT
-	OVLAB_SLOT=$(_ovlab_claim_slot "$slot") || {
+	OVLAB_SLOT=$(lab_claim_slot OVLAB "$OVLAB_DIR" "$slot") || {
 		_ovlab_die "no free lab slot${slot:+ (slot $slot is taken)}"; return 1
 	}
-	_ovlab_slot_addrs "$OVLAB_SLOT"
+	lab_slot_addrs OVLAB "$OVLAB_SLOT"
 	export OVLAB_PERSIST_TUN=$persist OVLAB_UP_RESTART=$uprestart
 	export OVLAB_DNS_OPTION=$dnsopt OVLAB_PUSH_DNS6=$dns6 OVLAB_TUN_MTU=$mtu
 	export OVLAB_PORT=$port OVLAB_REMOTE="$OVLAB_SERVER_IP4 $port"
@@ -708,15 +594,15 @@ _ovlab_up_services() {
 	# HTTP servers (busybox httpd, foreground, one per address)
 	ip netns exec "$ns" busybox httpd -f -v -c "$d/httpd.conf" -h "$d/www" \
 		-p "$OVLAB_HTTP4:80" >"$d/httpd4.log" 2>&1 &
-	_ovlab_track httpd4 $!
+	lab_track "$OVLAB_DIR" httpd4 $!
 	disown $!
 	ip netns exec "$ns" busybox httpd -f -v -c "$d/httpd.conf" -h "$d/www" \
 		-p "[$OVLAB_HTTP6]:80" >"$d/httpd6.log" 2>&1 &
-	_ovlab_track httpd6 $!
+	lab_track "$OVLAB_DIR" httpd6 $!
 	disown $!
 	ip netns exec "$ns" busybox httpd -f -v -c "$d/httpd.conf" -h "$d/www9" \
 		-p "$OVLAB_HTTP9:80" >"$d/httpd9.log" 2>&1 &
-	_ovlab_track httpd9 $!
+	lab_track "$OVLAB_DIR" httpd9 $!
 	disown $!
 
 	# DNS (dnsmasq, foreground, no upstream, no host files)
@@ -728,23 +614,23 @@ _ovlab_up_services() {
 		--host-record="$OVLAB_NAME9,$OVLAB_HTTP9" \
 		--pid-file="$d/dnsmasq.pid" --user=nobody --group=nogroup \
 		--log-facility=- --log-queries >"$d/dnsmasq.log" 2>&1 &
-	_ovlab_track dnsmasq $!
+	lab_track "$OVLAB_DIR" dnsmasq $!
 	disown $!
 
 	# the OpenVPN server (foreground, clean environment)
 	_ovlab_write_server_conf
 	ip netns exec "$ns" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		openvpn --cd "$d" --config "$OVLAB_SERVER_CONF" >"$OVLAB_SERVER_LOG" 2>&1 </dev/null &
-	_ovlab_track server $!
+	lab_track "$OVLAB_DIR" server $!
 	disown $!
 
-	_ovlab_wait 10 grep -q 'Initialization Sequence Completed' "$OVLAB_SERVER_LOG" ||
+	lab_wait 10 grep -q 'Initialization Sequence Completed' "$OVLAB_SERVER_LOG" ||
 		{ _ovlab_die "the OpenVPN server did not start (see $OVLAB_SERVER_LOG)"; return 1; }
-	if ! _ovlab_wait 5 _ovlab_check_services; then
+	if ! lab_wait 5 _ovlab_check_services; then
 		_ovlab_die "$(_ovlab_check_services 2>&1) does not answer (logs in $d)"; return 1
 	fi
 	for pid in httpd4 httpd6 httpd9 dnsmasq server; do
-		_ovlab_tracked_pid "$d/pids/$pid.pid" >/dev/null ||
+		lab_tracked_pid "$d/pids/$pid.pid" >/dev/null ||
 			{ _ovlab_die "$pid is not running"; return 1; }
 	done
 }
@@ -901,12 +787,6 @@ _ovlab_launch() {
 			openvpn --config "$@"' sh "$@" 3>"$pidfile" </dev/null
 }
 
-_ovlab_is_comm_file() {
-	local pid
-	[ -s "$1" ] || return 1
-	read -r pid <"$1"
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
-}
 
 # _ovlab_kill_launcher TMPFILE: stop the launcher/openvpn whose PID is in
 # TMPFILE, if that PID still is one of this lab's (its command line names a
@@ -917,7 +797,7 @@ _ovlab_kill_launcher() {
 	read -r pid <"$1"
 	if [ -n "$pid" ] && [ -n "${OVLAB_DIR:-}" ] &&
 		tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$OVLAB_DIR/"; then
-		_ovlab_kill_wait 2000 $(_ovlab_descendants "$pid") "$pid"
+		lab_kill_wait 2000 $(lab_descendants "$pid") "$pid"
 	fi
 	rm -f "$1"
 }
@@ -934,7 +814,7 @@ ovlab_openvpn_bg() {
 		return 1
 	fi
 	pidfile=$OVLAB_DIR/pids/ovpn-$name.pid log=$OVLAB_DIR/openvpn-$name.log
-	if pid=$(_ovlab_tracked_pid "$pidfile"); then
+	if pid=$(lab_tracked_pid "$pidfile"); then
 		_ovlab_die "openvpn $name is already running (PID $pid)"; return 1
 	fi
 	{
@@ -948,25 +828,25 @@ ovlab_openvpn_bg() {
 	_ovlab_launch "$pidfile.tmp" "$conf" "$@" >>"$log" 2>&1 &
 	OVLAB_OVPN_JOB=$!
 	# wait until the launcher has exec'd into openvpn
-	if ! _ovlab_wait 5 _ovlab_is_comm_file "$pidfile.tmp" openvpn; then
+	if ! lab_wait 5 lab_is_comm_file "$pidfile.tmp" openvpn; then
 		_ovlab_die "openvpn $name did not start (see $log)"
 		_ovlab_kill_launcher "$pidfile.tmp"
 		OVLAB_OVPN_PID=
 		return 1
 	fi
 	read -r pid <"$pidfile.tmp"
-	_ovlab_track "ovpn-$name" "$pid"
+	lab_track "$OVLAB_DIR" "ovpn-$name" "$pid"
 	rm -f "$pidfile.tmp"
 	export OVLAB_OVPN_PID=$pid
 }
 
-ovlab_openvpn_pid() { _ovlab_tracked_pid "$OVLAB_DIR/pids/ovpn-$1.pid"; }
+ovlab_openvpn_pid() { lab_tracked_pid "$OVLAB_DIR/pids/ovpn-$1.pid"; }
 
 ovlab_openvpn_stop() {
 	local name=$1 sig=${2:-TERM} secs=${3:-10} pid
 	pid=$(ovlab_openvpn_pid "$name") || return 0
 	kill "-$sig" "$pid" 2>/dev/null
-	_ovlab_wait "$secs" _ovlab_not_alive "$pid"
+	lab_wait "$secs" lab_not_alive "$pid"
 }
 
 ovlab_signal() {
@@ -1013,21 +893,21 @@ ovlab_down() {
 		# openvpn clients first (their plug-ins tear down on SIGTERM), then
 		# whatever they spawned if it outlived them
 		for f in "$d"/pids/ovpn-*.pid; do
-			pid=$(_ovlab_tracked_pid "$f") || continue
+			pid=$(lab_tracked_pid "$f") || continue
 			ovpids+=("$pid")
-			kids+=($(_ovlab_descendants "$pid"))
+			kids+=($(lab_descendants "$pid"))
 			kill -TERM "$pid" 2>/dev/null
 		done
 		for pid in "${ovpids[@]}"; do
-			_ovlab_wait 5 _ovlab_not_alive "$pid"
+			lab_wait 5 lab_not_alive "$pid"
 		done
 		for pid in "${ovpids[@]}"; do
 			ovlab_pid_alive "$pid" || continue
-			kids+=($(_ovlab_descendants "$pid"))
-			_ovlab_kill_wait 2000 "$pid"
+			kids+=($(lab_descendants "$pid"))
+			lab_kill_wait 2000 "$pid"
 		done
 		for pid in "${kids[@]}"; do
-			ovlab_pid_alive "$pid" && _ovlab_kill_wait 2000 "$pid"
+			ovlab_pid_alive "$pid" && lab_kill_wait 2000 "$pid"
 		done
 		# an openvpn interrupted while starting
 		for f in "$d"/pids/*.tmp; do
@@ -1035,15 +915,15 @@ ovlab_down() {
 		done
 		# the services (server, dnsmasq, httpd)
 		for f in "$d"/pids/*.pid; do
-			pid=$(_ovlab_tracked_pid "$f") || continue
+			pid=$(lab_tracked_pid "$f") || continue
 			svc+=("$pid")
 		done
-		_ovlab_kill_wait 500 "${svc[@]}"
+		lab_kill_wait 500 "${svc[@]}"
 	fi
 	# anything still inside a lab namespace is the lab's too
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^vpo-$id-"); do
 		nspids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -z "$nspids" ] || _ovlab_kill_wait 2000 $nspids
+		[ -z "$nspids" ] || lab_kill_wait 2000 $nspids
 		ip netns del "$ns" 2>/dev/null
 	done
 	for name in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E "^vpo-$id-"); do
