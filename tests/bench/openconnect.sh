@@ -11,7 +11,7 @@
 # The iperf3 server runs in the lab's server netns on the intranet address
 # 203.0.113.10; the client runs as the test user inside the sandbox, both
 # directions (client->server, and -R server->client), BENCH_REPEATS times
-# each (default 3) for BENCH_SECONDS (default 5), the paths taking turns;
+# each (default 5) for BENCH_SECONDS (default 5), the paths taking turns;
 # the table shows the medians of the receiver's bits/s and the ratios to
 # the kernel path.  On a 2-CPU machine iperf3, openconnect and ocserv
 # compete for the CPUs, so single runs vary by +-30%: look at the medians.
@@ -22,7 +22,7 @@
 #   /usr/bin/vpnns), VPNNS (ours, default the build tree's ./vpnns),
 #   BENCH_KEEP=1 (keep the work directory with the iperf3 JSON and logs).
 # Traffic goes only to addresses inside the lab's namespaces.  About 5 s of
-# setup and teardown plus 3 x 2 x REPEATS x (SECONDS + 0.3) s: 100 s by
+# setup and teardown plus 3 x 2 x REPEATS x (SECONDS + 0.3) s: 165 s by
 # default.
 set -u
 . "$(dirname "$0")/../lib/tap.sh"     # wait_until
@@ -31,7 +31,7 @@ trap - EXIT                            # env.sh's: this script has its own
 . "$TOP/tests/lab/ocserv-lab.sh"
 
 SECS=${BENCH_SECONDS:-5}
-REPEATS=${BENCH_REPEATS:-3}
+REPEATS=${BENCH_REPEATS:-5}
 CLASSIC=${CLASSIC_VPNNS:-/usr/bin/vpnns}
 PORT=5201
 
