@@ -32,7 +32,7 @@ static int attach_relay(const VpnnsOptions *opts, VpnConfig *cfg, int vpnfd, pid
 	g_autofree char *ifname = NULL;
 	GVariantDict d;
 	RelayCounters counters = { 0 };
-	RelayFds fds = { .vpnfd = vpnfd, .pidfd = -1 };
+	RelayFds fds = { .vpnfd = vpnfd, .pidfd = -1, .mtu = cfg->mtu };
 	RelayEnd end;
 	int status = 0;
 

@@ -44,17 +44,25 @@
 #define RELAY_PKT_MAX 65536
 #define RELAY_REPORT_MS 1000
 
-/* The VPN socket's send buffer, which the kernel doubles: 128 KiB of skbs,
- * about 55 packets at a 1400-byte MTU - a little less than one batch, so
- * the VPN client always has the next packets waiting while the relay is
- * not running, and no more.  Whatever waits here adds to every packet's
- * round trip without making the VPN client any faster: with 4 MiB, TCP
- * through openconnect lost 10-15% of its upload throughput to that queue
- * (tests/bench/openconnect.sh); at 16 KiB the VPN client starves.  When it
- * is full the relay stops reading the tun, and the sandbox's own queueing
- * (TCP small queues, the tun's qdisc) holds the rest, as it does when the
- * VPN client reads a tun itself. */
-#define RELAY_VPN_SNDBUF (64 << 10)
+/* The VPN socket's send buffer holds a little less than one batch of
+ * packets of the tunnel's MTU, so that the VPN client always has the next
+ * packets waiting while the relay is not running, and no more: whatever
+ * waits here adds to every packet's round trip without making the VPN
+ * client any faster.  With 4 MiB, TCP through openconnect lost 10-15% of
+ * its upload throughput to that queue (tests/bench/openconnect.sh); with
+ * 16 KiB the VPN client starves.  When it is full the relay stops reading
+ * the tun, and the sandbox's own queueing (TCP small queues, the tun's
+ * qdisc) holds the rest, as it does when the VPN client reads a tun
+ * itself.  The kernel doubles the value and counts each packet with its
+ * overhead (about 2.3 KiB for 1400 bytes): 64 KiB holds about 55 such
+ * packets, and 24 x MTU about 40 jumbo ones. */
+#define RELAY_VPN_SNDBUF_MIN (64u << 10)
+#define RELAY_VPN_SNDBUF_MAX (1u << 20)
+
+static int relay_vpn_sndbuf(guint mtu)
+{
+	return (int)CLAMP(24 * (gsize)mtu, RELAY_VPN_SNDBUF_MIN, RELAY_VPN_SNDBUF_MAX);
+}
 
 /* Inbound slots: the vnet header's room, then a packet, which coalescing
  * may grow to 64 KiB. */
@@ -426,7 +434,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	g_autofree RelayIn *in = g_new0(RelayIn, 1);
 	RelayOut out;
 	gboolean vnet;
-	int sigfd, sndbuf = RELAY_VPN_SNDBUF;
+	int sigfd, sndbuf = relay_vpn_sndbuf(fds->mtu);
 	RelayEnd end;
 	sigset_t set;
 
@@ -442,7 +450,7 @@ RelayEnd relay_run(const RelayFds *fds, RelayCounters *c, GError **error)
 	relay_in_init(in);
 	relay_out_init(&out);
 	vnet = relay_tun_vnet(fds->tunfd, &in->udp_gro);
-	/* Room for a batch, not more (see RELAY_VPN_SNDBUF) */
+	/* Room for a batch, not more (see relay_vpn_sndbuf()) */
 	setsockopt(fds->vpnfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	g_unix_set_fd_nonblocking(fds->vpnfd, TRUE, NULL);
 	g_unix_set_fd_nonblocking(fds->tunfd, TRUE, NULL);

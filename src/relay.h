@@ -24,6 +24,7 @@ typedef struct {
 	int tunfd;     /* the tun device inside the sandbox (IFF_NO_PI) */
 	int pidfd;     /* the VPN client's pidfd, or -1 */
 	int ctlfd;     /* the holder connection for counter reports, or -1 */
+	guint mtu;     /* the tunnel's MTU, or 0: not known */
 } RelayFds;
 
 /* Block SIGHUP, SIGTERM and SIGINT; relay_run() takes them through a
