@@ -236,13 +236,16 @@ void ns_end_processes(NsPidLister list, gpointer data, gint64 grace_ms, gint64 k
 		for (guint i = 0; i < pids->len; i++) {
 			pid_t pid = g_array_index(pids, pid_t, i);
 
-			if (g_hash_table_add(seen, GINT_TO_POINTER(pid))) {
-				kill(pid, SIGTERM);
-				kill(pid, SIGCONT);
+			if (g_hash_table_add(seen, GINT_TO_POINTER(pid)))
 				g_array_append_val(fresh, pid);
-			}
 		}
+		/* names first: a process that obeys at once is gone (and its
+		 * /proc entry with it) before we could read its name after */
 		ns_record(b, fresh, FALSE);
+		for (guint i = 0; i < fresh->len; i++) {
+			kill(g_array_index(fresh, pid_t, i), SIGTERM);
+			kill(g_array_index(fresh, pid_t, i), SIGCONT);
+		}
 		if (pids->len == 0 || vpnns_now_ms() >= deadline)
 			break;
 		g_usleep(20 * 1000);
@@ -250,9 +253,9 @@ void ns_end_processes(NsPidLister list, gpointer data, gint64 grace_ms, gint64 k
 	left = list(data);
 	if (left->len == 0)
 		return;
+	ns_record(b, left, TRUE);
 	for (guint i = 0; i < left->len; i++)
 		kill(g_array_index(left, pid_t, i), SIGKILL);
-	ns_record(b, left, TRUE);
 	for (gint64 until = vpnns_now_ms() + kill_wait_ms; kill_wait_ms > 0;) {
 		g_autoptr(GArray) still = list(data);
 

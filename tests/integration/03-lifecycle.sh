@@ -55,6 +55,17 @@ assert_match "a TERM-ignoring process is reported as needing SIGKILL" "$app \(sh
 assert_true "and stop took about the grace period (< 4 s)" test $(( (t1 - t0) / 1000000 )) -lt 4000
 assert_false "the TERM-ignoring process is gone" alive "$app"
 
+# stop reads each process's name before it signals it: a process that obeys
+# SIGTERM at once used to be gone before its name was read, and reported
+# as "(?)" now and then
+bad=
+for i in $(seq 15); do
+	for j in 1 2 3; do start_inside "$N" "$PF" sleep 300 >/dev/null; done
+	out=$(vpnns_user stop "$N")
+	[ "$(printf '%s\n' "$out" | grep -o '[0-9]* (sleep)' | wc -l)" = 3 ] || bad="$bad [$out]"
+done
+assert_eq "15 stops of 3 processes each name all 3" "" "$bad"
+
 # --- concurrent first starts -----------------------------------------------------
 C=$(uniq_name conc); track "$C"
 assert_eq "no holder for the name before" 0 "$(holders "$C" | wc -l)"
