@@ -97,8 +97,9 @@ lab_is_comm_file() {
 # --- address slots ------------------------------------------------------------
 # Slot K (0-15) of the host link 198.51.100.0/24 and 2001:db8:100::/48: slot
 # 0 is the whole /24 and 2001:db8:100::/64, slot K a /28 and
-# 2001:db8:100:K::/64.  Every lab of either kind takes one slot, so any mix
-# of labs can be up at once.
+# 2001:db8:100:K::/64 (on the host the more specific /28 wins over slot 0's
+# /24).  Host .1, server .2, clients .11-.14 (+16K).  Every lab of either
+# kind takes one slot, so any mix of labs can be up at once.
 
 # lab_slot_addrs PREFIX K: export PREFIX_LINK4/6 (the link's prefixes),
 # PREFIX_HOST4/6 (the host bridge) and PREFIX_SERVER_IP4/6 of slot K
